@@ -22,7 +22,7 @@ class CollectedItem:
     external_id: str
     kind: str                        # models.enums.PostKind value
     text: str
-    created_at: datetime             # naive UTC
+    created_at: datetime             # UTC (aware; a naive value is read as UTC)
     author_handle: str = ""
     author_reach: int = 0
     url: Optional[str] = None
@@ -66,7 +66,7 @@ class ConnectorError(Exception):
 class RateLimited(ConnectorError):
     def __init__(self, message: str, until: datetime):
         super().__init__(message)
-        self.until = until  # naive UTC: do not ask this platform again before
+        self.until = until  # UTC (aware or naive-as-UTC): do not ask this platform again before
 
 
 class AuthExpired(ConnectorError):

@@ -1,6 +1,6 @@
 """SQLModel tables: the one schema every stage, the CLI, the daemon and the web app share.
 
-Times are stored as naive UTC datetimes (SQLite has no time zones); `models.utcnow()` makes them.
+Times are aware UTC datetimes; `models.utcnow()` makes them and `models.as_utc()` normalises others.
 JSON columns hold small structured values (scores, flags, findings) that are read whole.
 """
 from models.tables import (
@@ -12,11 +12,12 @@ from models.tables import (
     Post,
     Source,
     User,
+    as_utc,
     utcnow,
 )
 from models.enums import DecisionAction, OutboxState, PostKind, PostStatus, Role
 
 __all__ = [
     "AuditEvent", "Assessment", "Decision", "Draft", "OutboxReply", "Post", "Source", "User",
-    "utcnow", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "Role",
+    "utcnow", "as_utc", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "Role",
 ]

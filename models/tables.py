@@ -9,8 +9,13 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    """Naive UTC now: what every timestamp column holds."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC now: what every timestamp column holds (sqlmodel's UTCDateTime refuses naive)."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A datetime from anywhere (platforms, tests) as aware UTC; naive values are taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Source(SQLModel, table=True):

@@ -1,0 +1,335 @@
+"""`monitor`: the command line. Parses options, calls `Monitor`, prints; no logic of its own.
+
+Exit codes (scripts rely on them): 0 ok; 1 some work failed; 2 settings or usage error;
+3 not found; 4 conflict (already decided, held by a colleague, findings need an override);
+5 database unavailable; 6 not allowed for this role.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from monitor.db import DatabaseError
+from monitor.decisions import Actor
+from monitor.errors import MonitorError
+from monitor.queue import QueueFilter
+from monitor.settings import SettingsError, load_settings
+
+app = typer.Typer(help="Social media and review reply monitor: collect, flag, draft, approve, post.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+console = Console()
+errors = Console(stderr=True)
+
+
+class State:
+    settings_path: Optional[str] = None
+    actor: Optional[str] = None
+    demo: bool = False
+
+
+state = State()
+
+
+@app.callback()
+def _global(settings: Optional[str] = typer.Option(None, "--settings", "-s", help="settings.toml to use (default: $MONITOR_SETTINGS, ./settings.toml, built-in defaults)."),
+            as_user: Optional[str] = typer.Option(None, "--as", help="Who acts (recorded in the audit log); default [app] user."),
+            demo: bool = typer.Option(False, "--demo", help="Use the demo: local fake platforms seeded with demo posts, demo.db.")) -> None:
+    state.settings_path, state.actor, state.demo = settings, as_user, demo
+
+
+@contextmanager
+def service(*, init: bool = True) -> Iterator[Any]:
+    """A ready `Monitor`; every known failure becomes a message and an exit code, never a traceback."""
+    from monitor.service import Monitor
+    monitor = None
+    try:
+        settings = load_settings(state.settings_path)
+        logging.basicConfig(level=settings.app.log_level, format="%(levelname)s %(name)s: %(message)s")
+        if state.demo:
+            from monitor.demo import DemoEnvironment
+            with DemoEnvironment(settings) as demo_settings:
+                monitor = Monitor(demo_settings)
+                if init:
+                    monitor.init()
+                yield monitor
+        else:
+            monitor = Monitor(settings)
+            if init:
+                monitor.init()
+            yield monitor
+    except SettingsError as exc:
+        errors.print(f"[red]settings error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2)
+    except DatabaseError as exc:
+        errors.print(f"[red]database error:[/red] {escape(str(exc))}")
+        raise typer.Exit(5)
+    except MonitorError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(exc.exit_code)
+    except KeyboardInterrupt:
+        errors.print("interrupted; nothing half-done was kept")
+        raise typer.Exit(130)
+    finally:
+        if monitor is not None:
+            monitor.close()
+
+
+def actor(monitor: Any) -> Actor:
+    return Actor(name=state.actor or monitor.settings.app.user)
+
+
+def emit_json(value: Any) -> None:
+    console.print_json(json.dumps(value, ensure_ascii=False, default=str))
+
+
+# ---- set-up and collection ----------------------------------------------------------------------
+@app.command()
+def init() -> None:
+    """Create or upgrade the database and register the configured sources."""
+    with service() as monitor:
+        monitor.check_sources()
+        console.print(f"database ready: {monitor.db!r}; {len(monitor.settings.sources)} source(s) configured")
+
+
+@app.command()
+def poll(source: Optional[str] = typer.Option(None, "--source", help="Poll only this source."),
+         force: bool = typer.Option(False, help="Ask even a source that is rate-limited."),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """Collect new posts, analyse them and draft replies."""
+    with service() as monitor:
+        results = monitor.poll(source, force=force)
+        report = monitor.process()
+        if as_json:
+            emit_json({"sources": [vars(r) for r in results], "processed": vars(report)})
+        else:
+            for r in results:
+                status = "[green]ok[/green]" if r.ok else f"[yellow]{escape(r.skipped or '')}[/yellow]" if r.skipped else f"[red]{escape(r.error or '')}[/red]"
+                console.print(f"{escape(r.source)}: {r.new} new, {r.updated} updated; {status}")
+            console.print(f"assessed {report.assessed}, flagged {report.flagged}, drafted {report.drafted}")
+        if any(r.error for r in results):
+            raise typer.Exit(1)
+
+
+@app.command()
+def demo(fresh: bool = typer.Option(True, help="Start from an empty demo database.")) -> None:
+    """Run the whole pipeline on the demo: fake platforms, real connectors, the bundled model."""
+    state.demo = True
+    from monitor.demo import reset_demo
+    if fresh:
+        reset_demo()
+    with service() as monitor:
+        results = monitor.poll()
+        report = monitor.process()
+        for r in results:
+            console.print(f"collected {r.new:>2} from {escape(r.source)}" + ("" if r.ok else f" [red]{escape(r.error or r.skipped or '')}[/red]"))
+        console.print(f"assessed {report.assessed}, flagged {report.flagged}, drafted {report.drafted}\n")
+        print_queue(monitor.queue(QueueFilter()))
+        console.print("\nNext: [bold]monitor --demo show ID[/bold], [bold]monitor --demo approve ID[/bold], "
+                      "[bold]monitor --demo post[/bold], [bold]monitor --demo serve[/bold]")
+
+
+# ---- the queue ------------------------------------------------------------------------------------
+def print_queue(items: list[Any]) -> None:
+    if not items:
+        console.print("the queue is empty")
+        return
+    table = Table(title=f"Review queue ({len(items)})", show_lines=False, expand=True)
+    for name, style in (("id", "bold"), ("sev", ""), ("flag", ""), ("platform", ""), ("lang", ""),
+                        ("waiting", ""), ("author", ""), ("post", ""), ("why", "")):
+        table.add_column(name, style=style, overflow="fold")
+    for item in items:
+        waiting = f"{item.waiting_minutes // 60}h{item.waiting_minutes % 60:02d}"
+        table.add_row(str(item.id), f"{item.severity:.2f}", "[red]●[/red]" if item.flagged else "",
+                      item.platform, item.language or "?", ("[red]" + waiting + " late[/red]") if item.overdue else waiting,
+                      escape(item.author), escape(_short(item.text, 90)), escape(_short(item.summary, 70)))
+    console.print(table)
+
+
+def _short(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+@app.command("queue")
+def queue_command(status: str = typer.Option("open", help="open, approved, posted, rejected, escalated, or all."),
+                  language: Optional[str] = typer.Option(None, "--language", "--lang"),
+                  platform: Optional[str] = typer.Option(None),
+                  min_severity: float = typer.Option(0.0, min=0.0, max=1.0),
+                  flagged: bool = typer.Option(False, "--flagged", help="Only flagged posts."),
+                  limit: int = typer.Option(200, min=1),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """Posts waiting for a person: overdue first, then by severity, then by waiting time."""
+    valid = {"open", "approved", "posted", "rejected", "escalated", "all"}
+    if status not in valid:
+        errors.print(f"[red]error:[/red] --status must be one of {', '.join(sorted(valid))}")
+        raise typer.Exit(2)
+    with service() as monitor:
+        items = monitor.queue(QueueFilter(status=None if status == "all" else status, language=language,
+                                          platform=platform, min_severity=min_severity, flagged_only=flagged, limit=limit))
+        if as_json:
+            emit_json([item.as_dict() for item in items])
+        else:
+            print_queue(items)
+
+
+@app.command()
+def show(post_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+    """One post: its thread, why it was flagged, the draft and its safety findings, the decisions."""
+    with service() as monitor:
+        detail = monitor.show(post_id)
+        if as_json:
+            emit_json(detail.as_dict())
+            return
+        from monitor.render import print_detail
+        print_detail(console, detail)
+
+
+@app.command()
+def approve(post_id: int,
+            text: Optional[str] = typer.Option(None, "--text", help="Approve this text instead of the draft."),
+            edit: bool = typer.Option(False, "--edit", help="Edit the draft in $EDITOR first."),
+            override: Optional[str] = typer.Option(None, "--override", help="Approve despite safety findings; the reason is audited.")) -> None:
+    """Approve the draft (or an edited text). Only approved text is ever posted."""
+    if text is not None and edit:
+        errors.print("[red]error:[/red] use --text or --edit, not both")
+        raise typer.Exit(2)
+    with service() as monitor:
+        if edit:
+            draft = monitor.show(post_id).draft
+            text = edit_in_editor(draft["text"] if draft else "")
+            if text is None:
+                errors.print("nothing approved: the editor was closed without a text")
+                raise typer.Exit(1)
+        decision = monitor.approve(post_id, actor(monitor), text=text, override_reason=override)
+        console.print(f"approved post {post_id} (decision {decision.id}); it will be posted by `monitor post`:\n"
+                      f"{escape(decision.final_text or '')}")
+
+
+def edit_in_editor(initial: str) -> Optional[str]:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w+", suffix=".txt", encoding="utf-8", delete=False) as handle:
+        handle.write(initial)
+        path = handle.name
+    try:
+        completed = subprocess.run([*editor.split(), path])
+        if completed.returncode != 0:
+            return None
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read().strip()
+        return text or None
+    except FileNotFoundError:
+        raise MonitorError(f"editor not found: {editor!r} (set $EDITOR)") from None
+    finally:
+        os.unlink(path)
+
+
+@app.command()
+def reject(post_id: int, reason: str = typer.Option(..., "--reason", help="Why (recorded).")) -> None:
+    """Decide not to answer with this draft."""
+    with service() as monitor:
+        monitor.reject(post_id, actor(monitor), reason)
+        console.print(f"rejected post {post_id}")
+
+
+@app.command()
+def escalate(post_id: int, to: str = typer.Option("legal", "--to", help="Team to hand it to."),
+             reason: Optional[str] = typer.Option(None, "--reason")) -> None:
+    """Hand the post to another team (legal, ...); nothing is posted."""
+    with service() as monitor:
+        monitor.escalate(post_id, actor(monitor), to, reason)
+        console.print(f"escalated post {post_id} to {escape(to)}")
+
+
+@app.command()
+def post(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Send approved replies, each at most once (safe to run concurrently)."""
+    with service() as monitor:
+        report = monitor.post_approved()
+        if as_json:
+            emit_json(vars(report))
+        else:
+            console.print(f"sent {len(report.sent)}, reconciled {len(report.reconciled)}, failed {len(report.failed)}, "
+                          f"uncertain {len(report.uncertain)}, needs a person {len(report.needs_person)}, "
+                          f"deferred {len(report.deferred)}")
+            for outbox_id, error in report.errors.items():
+                console.print(f"  reply {outbox_id}: {escape(error)}")
+        if report.failed or report.uncertain or report.needs_person:
+            raise typer.Exit(1)
+
+
+@app.command()
+def sources(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Each source's health: last poll, next poll, last error, rate limit, re-authorisation."""
+    with service() as monitor:
+        rows = monitor.sources()
+        if as_json:
+            emit_json(rows)
+            return
+        table = Table(title="Sources")
+        for name in ("name", "platform", "enabled", "last poll", "next poll", "rate-limited until", "reauth", "last error"):
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(row["name"], row["platform"], "yes" if row["enabled"] and row["configured"] else "no",
+                          _time(row["last_poll_at"]), _time(row["next_poll_at"]), _time(row["rate_limited_until"]),
+                          "[red]needed[/red]" if row["needs_reauth"] else "", escape(row["last_error"] or ""))
+        console.print(table)
+
+
+def _time(value: Optional[str]) -> str:
+    return value[:16].replace("T", " ") if value else ""
+
+
+@app.command()
+def stats(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Queue size, oldest waiting post, answer-time percentiles and SLA breaches per channel."""
+    with service() as monitor:
+        figures = monitor.stats()
+        if as_json:
+            emit_json(figures)
+            return
+        console.print(f"posts {figures['posts']}, open {figures['open']} (flagged {figures['flagged_open']}, "
+                      f"overdue {figures['overdue_open']}), oldest open {figures['oldest_open_minutes']} min, "
+                      f"replies sent {figures['replies_sent']}")
+        table = Table(title="Per channel (every channel is treated alike)")
+        for name in ("channel", "posts", "answered", "p50 min", "p90 min", "SLA breaches"):
+            table.add_column(name)
+        for channel, row in figures["channels"].items():
+            table.add_row(channel, str(row["posts"]), str(row["answered"]), str(row["answer_minutes_p50"] or "-"),
+                          str(row["answer_minutes_p90"] or "-"), str(row["sla_breaches"]))
+        console.print(table)
+
+
+def _mount_optional() -> None:
+    """Sub-command groups that live beside their feature (model, drafts, daemon, serve, users)."""
+    import importlib
+    for module, name in (("monitor.analysis.cli", "model"), ("monitor.drafting.cli", "drafts")):
+        try:
+            app.add_typer(importlib.import_module(module).app, name=name)
+        except ModuleNotFoundError:
+            pass
+
+
+_mount_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as exc:  # raised while parsing, before a command ran
+        errors.print(f"settings error: {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""A person decides: approve (as drafted or edited), reject, escalate, or propose an edit.
+
+This is the approval gate. Only `approve` creates an outbox entry, it stores exactly the text
+that will be posted, and it refuses a text with public-safety findings unless the person gives
+an override reason (which the audit log keeps). Both the CLI and the web app come through here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from models import Decision, DecisionAction, Draft, OutboxReply, Post, PostStatus, Role, as_utc, utcnow
+from monitor import audit
+from monitor.drafting.base import SafetyChecker, SafetyContext
+from monitor.errors import Conflict, Forbidden, NeedsOverride, NotFound
+from monitor.text import clean_text
+
+MAX_REPLY_CHARS = 10_000
+DECIDABLE = (PostStatus.open, PostStatus.escalated)
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: Role = Role.admin   # the local CLI operator; the web app passes the signed-in user's role
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise Forbidden(f"{self.name} is {self.role.value}; this needs the role {' or '.join(r.value for r in roles)}")
+
+
+def get_post(session: Session, post_id: int) -> Post:
+    post = session.get(Post, post_id)
+    if post is None:
+        raise NotFound(f"no post with id {post_id}")
+    return post
+
+
+def latest_draft(session: Session, post_id: int) -> Optional[Draft]:
+    return session.exec(select(Draft).where(Draft.post_id == post_id).order_by(col(Draft.id).desc())).first()
+
+
+def _ensure_free(post: Post, actor: Actor, now: datetime) -> None:
+    if post.claimed_by and post.claimed_by != actor.name and post.claimed_until and as_utc(post.claimed_until) > now:
+        raise Conflict(f"{post.claimed_by} is working on post {post.id} (until {as_utc(post.claimed_until):%H:%M} UTC)")
+
+
+def _ensure_open(post: Post) -> None:
+    if post.status not in DECIDABLE:
+        raise Conflict(f"post {post.id} is already {post.status}")
+
+
+def approve(session: Session, post_id: int, actor: Actor, checker: SafetyChecker, context: SafetyContext, *,
+            text: Optional[str] = None, override_reason: Optional[str] = None) -> Decision:
+    """Approve the latest draft, or `text` when the person edited it. Returns the decision."""
+    actor.require(Role.approver, Role.admin)
+    now = utcnow()
+    post = get_post(session, post_id)
+    _ensure_open(post)
+    _ensure_free(post, actor, now)
+    draft = latest_draft(session, post_id)
+    if text is None and draft is None:
+        raise Conflict(f"post {post_id} has no draft yet; approve it with a text of your own")
+    final = clean_text(text if text is not None else draft.text, MAX_REPLY_CHARS).strip()
+    edited = text is not None and (draft is None or final != draft.text.strip())
+    findings = [f.as_dict() for f in checker.check(final, context)]
+    if not final:
+        findings.append({"code": "empty", "reason": "the reply is empty", "evidence": "", "severity": "block"})
+    blocking = [f for f in findings if f.get("severity", "block") == "block"]
+    override = (override_reason or "").strip() or None
+    if blocking and (override is None or not final):
+        raise NeedsOverride(blocking)
+    claimed = session.execute(update(Post).where(col(Post.id) == post_id, col(Post.status).in_(list(DECIDABLE)))
+                           .values(status=PostStatus.approved.value, answered_at=post.answered_at or now))
+    if claimed.rowcount != 1:
+        raise Conflict(f"post {post_id} was decided by someone else a moment ago")
+    decision = Decision(post_id=post_id, draft_id=draft.id if draft else None, actor=actor.name,
+                        action=DecisionAction.approve.value, final_text=final, findings=findings,
+                        override_reason=override if blocking else None)
+    session.add(decision)
+    session.flush()
+    session.add(OutboxReply(post_id=post_id, decision_id=decision.id, text=final))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"post {post_id} already has an approved reply") from None
+    audit.record(session, actor.name, "decision.approve", post_id, decision_id=decision.id, edited=edited,
+                 text=final, findings=[f["code"] for f in findings], override_reason=decision.override_reason)
+    session.expire(post)
+    return decision
+
+
+def reject(session: Session, post_id: int, actor: Actor, reason: str) -> Decision:
+    actor.require(Role.approver, Role.admin)
+    if not reason or not reason.strip():
+        raise Conflict("a rejection needs a reason")
+    return _close(session, post_id, actor, DecisionAction.reject, PostStatus.rejected, reason=reason.strip())
+
+
+def escalate(session: Session, post_id: int, actor: Actor, to: str, reason: Optional[str] = None) -> Decision:
+    """Hand the post to another team (legal, ...). Anyone may escalate; it never posts anything."""
+    if not to or not to.strip():
+        raise Conflict("say whom to escalate to (e.g. --to legal)")
+    post = get_post(session, post_id)
+    if post.status != PostStatus.open:
+        raise Conflict(f"post {post_id} is already {post.status}")
+    return _close(session, post_id, actor, DecisionAction.escalate, PostStatus.escalated, reason=reason,
+                  escalate_to=to.strip())
+
+
+def _close(session: Session, post_id: int, actor: Actor, action: DecisionAction, status: PostStatus, *,
+           reason: Optional[str], escalate_to: Optional[str] = None) -> Decision:
+    now = utcnow()
+    post = get_post(session, post_id)
+    _ensure_open(post)
+    _ensure_free(post, actor, now)
+    changed = session.execute(update(Post).where(col(Post.id) == post_id, col(Post.status) == post.status)
+                           .values(status=status.value, answered_at=post.answered_at or now))
+    if changed.rowcount != 1:
+        raise Conflict(f"post {post_id} was decided by someone else a moment ago")
+    draft = latest_draft(session, post_id)
+    decision = Decision(post_id=post_id, draft_id=draft.id if draft else None, actor=actor.name, action=action.value,
+                        reason=reason, escalate_to=escalate_to)
+    session.add(decision)
+    session.flush()
+    audit.record(session, actor.name, f"decision.{action.value}", post_id, decision_id=decision.id, reason=reason,
+                 escalate_to=escalate_to)
+    session.expire(post)
+    return decision
+
+
+def propose(session: Session, post_id: int, actor: Actor, text: str, checker: SafetyChecker,
+            context: SafetyContext) -> Draft:
+    """An agent's edited draft: stored as the newest draft with its findings, for an approver."""
+    post = get_post(session, post_id)
+    _ensure_open(post)
+    _ensure_free(post, actor, utcnow())
+    final = clean_text(text, MAX_REPLY_CHARS).strip()
+    previous = latest_draft(session, post_id)
+    draft = Draft(post_id=post_id, assessment_id=previous.assessment_id if previous else None, text=final,
+                  language=previous.language if previous else post.language, topic=previous.topic if previous else "",
+                  strategy=previous.strategy if previous else "edited", escalate_to=previous.escalate_to if previous else None,
+                  findings=[f.as_dict() for f in checker.check(final, context)], backend=f"edited by {actor.name}")
+    session.add(draft)
+    session.flush()
+    audit.record(session, actor.name, "draft.propose", post_id, draft_id=draft.id, text=final)
+    return draft

@@ -1,0 +1,183 @@
+"""Post approved replies, at most once.
+
+Each reply is claimed with a conditional UPDATE (pending -> sending) committed *before* the
+platform is called, so two workers never send the same row. A call that may have reached the
+platform (timeout, crash, unknown error) leaves the row `uncertain`; it is only ever resolved by
+asking the platform whether the brand already replied (`find_reply`), never by sending again
+blindly. When the platform cannot tell, the row waits for a person (`needs_person`).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Optional
+
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+
+from connectors.base import AuthExpired, Connector, ConnectorError, PostRejected, RateLimited, ReplyTarget
+from models import OutboxReply, OutboxState, Post, PostStatus, as_utc, utcnow
+from monitor import audit
+from monitor.db import Database
+
+log = logging.getLogger(__name__)
+STALE_SENDING = timedelta(minutes=5)   # a `sending` row older than this belongs to a dead worker
+
+
+class ConnectorUnavailable(Exception):
+    """No connector can be built for the post's source (not configured, bad settings)."""
+
+
+@dataclass
+class SendReport:
+    sent: list[int] = field(default_factory=list)          # outbox ids
+    reconciled: list[int] = field(default_factory=list)    # found already on the platform
+    failed: list[int] = field(default_factory=list)
+    uncertain: list[int] = field(default_factory=list)
+    needs_person: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)      # rate limit / credentials: tried again later
+    errors: dict[int, str] = field(default_factory=dict)
+
+
+def target_of(post: Post) -> ReplyTarget:
+    return ReplyTarget(external_id=post.external_id, kind=post.kind, thread_id=post.thread_id,
+                       parent_id=post.parent_id, extra=dict(post.extra or {}))
+
+
+def _claim(db: Database, outbox_id: int, from_state: OutboxState, worker: str) -> bool:
+    """Atomically move one row to `sending`; False if another worker got there first."""
+    with db.session() as session:
+        changed = session.execute(update(OutboxReply)
+                                  .where(col(OutboxReply.id) == outbox_id, col(OutboxReply.state) == from_state.value)
+                                  .values(state=OutboxState.sending.value, worker=worker, sending_since=utcnow(),
+                                          attempts=OutboxReply.attempts + 1, updated_at=utcnow()))
+        return changed.rowcount == 1
+
+
+def _finish(db: Database, outbox_id: int, state: OutboxState, *, actor: str, error: Optional[str] = None,
+            reply_id: Optional[str] = None, how: str = "") -> None:
+    with db.session() as session:
+        row = session.get(OutboxReply, outbox_id)
+        row.state, row.updated_at = state.value, utcnow()
+        row.last_error = error[:2000] if error else (None if state == OutboxState.sent else row.last_error)
+        if state != OutboxState.sending:
+            row.worker, row.sending_since = None, None
+        if reply_id is not None:
+            row.external_reply_id, row.sent_at = reply_id, utcnow()
+            post = session.get(Post, row.post_id)
+            post.status = PostStatus.posted.value
+            session.add(post)
+        session.add(row)
+        audit.record(session, actor, f"outbox.{state.value}", row.post_id, outbox_id=outbox_id, reply_id=reply_id,
+                     error=error, how=how or None)
+
+
+def mark_stale_sending(db: Database, now: Optional[datetime] = None) -> int:
+    """Rows left `sending` by a dead worker become `uncertain` (they may have been posted)."""
+    cutoff = (now or utcnow()) - STALE_SENDING
+    with db.session() as session:
+        changed = session.execute(update(OutboxReply)
+                                  .where(col(OutboxReply.state) == OutboxState.sending.value,
+                                         or_(col(OutboxReply.sending_since).is_(None), col(OutboxReply.sending_since) < cutoff))
+                                  .values(state=OutboxState.uncertain.value, updated_at=utcnow(),
+                                          last_error="the worker stopped while posting; checking the platform before anything else"))
+        return changed.rowcount
+
+
+def send_approved(db: Database, connector_for: Callable[[Post], Connector], worker: str, *, limit: int = 100,
+                  actor: str = "poster") -> SendReport:
+    """Reconcile uncertain replies, then send pending ones. Safe to run concurrently."""
+    report = SendReport()
+    mark_stale_sending(db)
+    with db.session() as session:
+        rows = list(session.exec(select(OutboxReply.id, OutboxReply.state).where(
+            col(OutboxReply.state).in_([OutboxState.uncertain.value, OutboxState.pending.value]))
+            .order_by(col(OutboxReply.id)).limit(limit)))
+    for outbox_id, state in rows:
+        if state == OutboxState.uncertain.value:
+            _reconcile(db, outbox_id, connector_for, worker, report, actor)
+        else:
+            _send(db, outbox_id, connector_for, worker, report, actor)
+    return report
+
+
+def _load(db: Database, outbox_id: int) -> tuple[OutboxReply, Post]:
+    with db.session() as session:
+        row = session.get(OutboxReply, outbox_id)
+        return row, session.get(Post, row.post_id)
+
+
+def _send(db, outbox_id, connector_for, worker, report: SendReport, actor: str) -> None:
+    row, post = _load(db, outbox_id)
+    try:
+        connector = connector_for(post)
+    except ConnectorUnavailable as exc:
+        report.deferred.append(outbox_id)
+        report.errors[outbox_id] = str(exc)
+        _note_error(db, outbox_id, str(exc))
+        return
+    if not _claim(db, outbox_id, OutboxState.pending, worker):
+        return  # another worker has it
+    try:
+        reply_id = connector.reply(target_of(post), row.text)
+    except (RateLimited, AuthExpired) as exc:  # refused before anything was posted: try later
+        _finish(db, outbox_id, OutboxState.pending, actor=actor, error=str(exc))
+        report.deferred.append(outbox_id)
+        report.errors[outbox_id] = str(exc)
+    except PostRejected as exc:
+        _finish(db, outbox_id, OutboxState.failed, actor=actor, error=str(exc))
+        report.failed.append(outbox_id)
+        report.errors[outbox_id] = str(exc)
+    except Exception as exc:  # timeout, connection reset, bug: it may have been posted
+        message = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+        _finish(db, outbox_id, OutboxState.uncertain, actor=actor, error=message)
+        report.uncertain.append(outbox_id)
+        report.errors[outbox_id] = message
+    else:
+        _finish(db, outbox_id, OutboxState.sent, actor=actor, reply_id=str(reply_id))
+        report.sent.append(outbox_id)
+
+
+def _reconcile(db, outbox_id, connector_for, worker, report: SendReport, actor: str) -> None:
+    row, post = _load(db, outbox_id)
+    try:
+        connector = connector_for(post)
+    except ConnectorUnavailable as exc:
+        report.deferred.append(outbox_id)
+        report.errors[outbox_id] = str(exc)
+        return
+    if not _claim(db, outbox_id, OutboxState.uncertain, worker):
+        return
+    try:
+        existing = connector.find_reply(target_of(post), row.text)
+    except Exception as exc:
+        message = f"could not check the platform for an earlier reply ({exc}); a person must look"
+        _finish(db, outbox_id, OutboxState.needs_person, actor=actor, error=message)
+        report.needs_person.append(outbox_id)
+        report.errors[outbox_id] = message
+        return
+    if existing:
+        _finish(db, outbox_id, OutboxState.sent, actor=actor, reply_id=str(existing), how="reconciled")
+        report.reconciled.append(outbox_id)
+    else:  # the platform confirms nothing was posted: sending now is not a blind retry
+        _finish(db, outbox_id, OutboxState.pending, actor=actor, error=None, how="platform has no reply; will send")
+        _send(db, outbox_id, connector_for, worker, report, actor)
+
+
+def _note_error(db: Database, outbox_id: int, error: str) -> None:
+    with db.session() as session:
+        row = session.get(OutboxReply, outbox_id)
+        row.last_error, row.updated_at = error[:2000], utcnow()
+        session.add(row)
+
+
+def retry_failed(db: Database, outbox_id: int, actor: str) -> None:
+    """A person decided a failed or needs_person reply should be sent again (after checking)."""
+    with db.session() as session:
+        row = session.get(OutboxReply, outbox_id)
+        if row is None or row.state not in (OutboxState.failed.value, OutboxState.needs_person.value):
+            raise ValueError("only failed or needs_person replies can be retried")
+        row.state, row.updated_at = OutboxState.pending.value, utcnow()
+        session.add(row)
+        audit.record(session, actor, "outbox.retry", row.post_id, outbox_id=outbox_id)

@@ -1,0 +1,240 @@
+"""The one service layer. The CLI, the daemon and the web app call `Monitor` and hold no logic
+of their own (datasette-style: one application object owns settings, database and backends)."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Mapping, Optional
+
+from sqlmodel import col, select
+
+from connectors import registry
+from connectors.base import CollectedItem, Connector
+from models import Assessment, Draft, OutboxReply, Post, PostStatus, Source, as_utc, utcnow
+from monitor import assess, audit, collect, decisions, drafts, outbox, queue, stats
+from monitor.db import Database
+from monitor.decisions import Actor
+from monitor.drafting.base import SafetyContext
+from monitor.errors import Conflict, NotFound
+from monitor.settings import SecretStore, Settings, SettingsError, SourceSettings
+from monitor.sla import due_time
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProcessReport:
+    assessed: int = 0
+    drafted: int = 0
+    flagged: int = 0
+
+
+class Monitor:
+    def __init__(self, settings: Settings, environ: Mapping[str, str] = os.environ):
+        self.settings = settings
+        self.environ = environ
+        self.secrets = SecretStore(settings, environ)
+        self.db = Database(settings.app.database_url)
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._connectors: dict[str, Connector] = {}
+
+    # ---- set-up -------------------------------------------------------------------------------
+    def init(self) -> None:
+        """Create or upgrade the schema and register the configured sources."""
+        self.db.migrate()
+        self.sync_sources()
+
+    def sync_sources(self) -> None:
+        configured = {source.name: source for source in self.settings.sources}
+        with self.db.session() as session:
+            existing = {row.name: row for row in session.exec(select(Source))}
+            for name, source in configured.items():
+                row = existing.get(name) or Source(name=name, platform=source.platform)
+                if row.platform != source.platform:
+                    raise SettingsError(f"[[sources]] {name} platform",
+                                        f"was {row.platform!r} before; a source's platform cannot change (use a new name)")
+                row.enabled = source.enabled
+                session.add(row)
+            for name, row in existing.items():
+                if name not in configured and row.enabled:
+                    row.enabled = False
+                    session.add(row)
+
+    def check_sources(self) -> None:
+        """Build every enabled connector now, so bad platform settings fail at start (exit 2)."""
+        for source in self.settings.sources:
+            if source.enabled:
+                self.connector(source.name)
+
+    # ---- backends (loaded on first use) ---------------------------------------------------
+    @cached_property
+    def analyser(self):
+        from monitor.analysis import build_analyser
+        return build_analyser(self.settings)
+
+    @cached_property
+    def drafter(self):
+        from monitor.drafting import build_drafter
+        return build_drafter(self.settings)
+
+    @cached_property
+    def safety(self):
+        from monitor.drafting import build_safety_checker
+        return build_safety_checker(self.settings)
+
+    def connector(self, source_name: str) -> Connector:
+        if source_name not in self._connectors:
+            source = self.settings.source(source_name)
+            classes = registry()
+            if source.platform not in classes:
+                raise SettingsError(f"[[sources]] {source_name} platform",
+                                    f"unknown platform {source.platform!r}; known: {', '.join(sorted(classes))}")
+            self._connectors[source_name] = classes[source.platform].from_settings(source_name, source.options(),
+                                                                                   self.secrets)
+        return self._connectors[source_name]
+
+    def connector_for_post(self, post: Post) -> Connector:
+        with self.db.session() as session:
+            source = session.get(Source, post.source_id) if post.source_id else None
+        if source is None or source.name not in {s.name for s in self.settings.sources}:
+            raise outbox.ConnectorUnavailable(f"the source of post {post.id} is not configured any more")
+        try:
+            return self.connector(source.name)
+        except SettingsError as exc:
+            raise outbox.ConnectorUnavailable(str(exc)) from None
+
+    def close(self) -> None:
+        for connector in self._connectors.values():
+            connector.close()
+        self.db.dispose()
+
+    # ---- pipeline -----------------------------------------------------------------------------
+    def due(self, item: CollectedItem) -> datetime:
+        sla = self.settings.sla
+        return due_time(item.created_at, first_answer_minutes=sla.first_answer_minutes,
+                        day_start=sla.business_day_start, day_end=sla.business_day_end,
+                        timezone=self.settings.app.timezone)
+
+    def poll(self, source: Optional[str] = None, *, force: bool = False) -> list[collect.PollResult]:
+        names = [source] if source else [s.name for s in self.settings.sources if s.enabled]
+        if source:
+            self.settings.source(source)  # unknown name -> SettingsError
+        results = []
+        for name in names:
+            try:
+                connector = self.connector(name)
+            except SettingsError as exc:
+                results.append(collect.PollResult(source=name, error=str(exc)))
+                continue
+            results.append(collect.poll_source(self.db, name, connector, self.due, force=force))
+        return results
+
+    def process(self, limit: int = 10_000) -> ProcessReport:
+        """Assess what changed and draft replies for open posts that lack a current draft."""
+        report = ProcessReport()
+        batch = self.settings.analysis.batch_size
+        while report.assessed < limit:
+            with self.db.session() as session:
+                posts = assess.posts_needing_assessment(session, batch)
+                if not posts:
+                    break
+                assessments = assess.assess_batch(session, self.analyser, posts)
+                report.assessed += len(posts)
+                report.flagged += sum(1 for a in assessments if a.flagged)
+                pairs = [(p, a) for p, a in zip(posts, assessments) if p.status == PostStatus.open]
+                if pairs:
+                    drafted = drafts.draft_batch(session, self.drafter, pairs)
+                    report.drafted += len(drafted)
+        return report
+
+    def run_once(self) -> tuple[list[collect.PollResult], ProcessReport]:
+        return self.poll(), self.process()
+
+    # ---- queue and decisions ----------------------------------------------------------------
+    def queue(self, filters: queue.QueueFilter = queue.QueueFilter()) -> list[queue.QueueItem]:
+        with self.db.session() as session:
+            return queue.list_queue(session, filters)
+
+    def show(self, post_id: int) -> queue.PostDetail:
+        with self.db.session() as session:
+            return queue.show_post(session, post_id)
+
+    def safety_context(self, post: Post) -> SafetyContext:
+        limit = None
+        try:
+            classes = registry()
+            if post.platform in classes:
+                limit = classes[post.platform].max_reply_length
+        except Exception:  # a broken connector module must not block approval checks
+            log.exception("connector registry failed")
+        return SafetyContext(post_text=post.text, post_language=post.language, platform=post.platform,
+                             author_handle=post.author_handle, max_length=limit)
+
+    def check_text(self, post_id: int, text: str) -> list[dict[str, Any]]:
+        with self.db.session() as session:
+            post = decisions.get_post(session, post_id)
+        return [f.as_dict() for f in self.safety.check(text, self.safety_context(post))]
+
+    def approve(self, post_id: int, actor: Actor, *, text: Optional[str] = None,
+                override_reason: Optional[str] = None) -> decisions.Decision:
+        with self.db.session() as session:
+            post = decisions.get_post(session, post_id)
+            return decisions.approve(session, post_id, actor, self.safety, self.safety_context(post), text=text,
+                                     override_reason=override_reason)
+
+    def reject(self, post_id: int, actor: Actor, reason: str) -> decisions.Decision:
+        with self.db.session() as session:
+            return decisions.reject(session, post_id, actor, reason)
+
+    def escalate(self, post_id: int, actor: Actor, to: str, reason: Optional[str] = None) -> decisions.Decision:
+        with self.db.session() as session:
+            return decisions.escalate(session, post_id, actor, to, reason)
+
+    def propose(self, post_id: int, actor: Actor, text: str) -> Draft:
+        with self.db.session() as session:
+            post = decisions.get_post(session, post_id)
+            return decisions.propose(session, post_id, actor, text, self.safety, self.safety_context(post))
+
+    def claim(self, post_id: int, actor: Actor, minutes: int) -> None:
+        """Tell colleagues "I am on it" for `minutes`; refuses when someone else holds the post."""
+        from datetime import timedelta
+        now = utcnow()
+        with self.db.session() as session:
+            post = decisions.get_post(session, post_id)
+            if post.claimed_by and post.claimed_by != actor.name and post.claimed_until \
+                    and as_utc(post.claimed_until) > now:
+                raise Conflict(f"{post.claimed_by} is working on post {post_id}")
+            post.claimed_by, post.claimed_until = actor.name, now + timedelta(minutes=minutes)
+            session.add(post)
+
+    def release(self, post_id: int, actor: Actor) -> None:
+        with self.db.session() as session:
+            post = decisions.get_post(session, post_id)
+            if post.claimed_by == actor.name:
+                post.claimed_by, post.claimed_until = None, None
+                session.add(post)
+
+    # ---- posting ------------------------------------------------------------------------------
+    def post_approved(self, limit: int = 100) -> outbox.SendReport:
+        return outbox.send_approved(self.db, self.connector_for_post, self.worker_id, limit=limit)
+
+    # ---- reporting ----------------------------------------------------------------------------
+    def sources(self) -> list[dict[str, Any]]:
+        intervals = {s.name: s.interval_seconds for s in self.settings.sources}
+        with self.db.session() as session:
+            rows = list(session.exec(select(Source).order_by(col(Source.name))))
+        out = []
+        for row in rows:
+            item = row.model_dump(exclude={"bookmark"})
+            item["configured"] = row.name in intervals
+            item["interval_seconds"] = intervals.get(row.name)
+            out.append(queue._plain(item))
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        with self.db.session() as session:
+            return stats.compute(session, utcnow())
