@@ -43,7 +43,7 @@ state = State()
 
 @app.callback()
 def _global(settings: Optional[str] = typer.Option(None, "--settings", "-s", help="settings.toml to use (default: $MONITOR_SETTINGS, ./settings.toml, built-in defaults)."),
-            as_user: Optional[str] = typer.Option(None, "--as", help="Who acts (recorded in the audit log); default [app] user."),
+            as_user: Optional[str] = typer.Option(None, "--as", help="Who acts (recorded in the audit log); default: the user in the app section of settings."),
             demo: bool = typer.Option(False, "--demo", help="Use the demo: local fake platforms seeded with demo posts, demo.db.")) -> None:
     state.settings_path, state.actor, state.demo = settings, as_user, demo
 

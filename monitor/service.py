@@ -34,8 +34,13 @@ class ProcessReport:
 
 
 class Monitor:
-    def __init__(self, settings: Settings, environ: Mapping[str, str] = os.environ):
+    def __init__(self, settings: Settings, environ: Mapping[str, str] = os.environ, **backends: Any):
+        """`backends` (analyser=, drafter=, safety=) replace the configured ones: for embedding
+        the service elsewhere and for tests that exercise the pipeline, not the models."""
         self.settings = settings
+        for name in ("analyser", "drafter", "safety"):
+            if backends.get(name) is not None:
+                self.__dict__[name] = backends[name]
         self.environ = environ
         self.secrets = SecretStore(settings, environ)
         self.db = Database(settings.app.database_url)
@@ -96,6 +101,11 @@ class Monitor:
             self._connectors[source_name] = classes[source.platform].from_settings(source_name, source.options(),
                                                                                    self.secrets)
         return self._connectors[source_name]
+
+    def use_connector(self, source_name: str, connector: Connector) -> None:
+        """Use this connector instance for a configured source (embedding, tests)."""
+        self.settings.source(source_name)
+        self._connectors[source_name] = connector
 
     def connector_for_post(self, post: Post) -> Connector:
         with self.db.session() as session:
@@ -164,15 +174,16 @@ class Monitor:
             return queue.show_post(session, post_id)
 
     def safety_context(self, post: Post) -> SafetyContext:
-        limit = None
-        try:
-            classes = registry()
-            if post.platform in classes:
-                limit = classes[post.platform].max_reply_length
-        except Exception:  # a broken connector module must not block approval checks
-            log.exception("connector registry failed")
         return SafetyContext(post_text=post.text, post_language=post.language, platform=post.platform,
-                             author_handle=post.author_handle, max_length=limit)
+                             author_handle=post.author_handle, max_length=self._max_reply_length(post))
+
+    def _max_reply_length(self, post: Post) -> Optional[int]:
+        """The platform's limit, from the source's connector (or its class when it cannot be built)."""
+        try:
+            return self.connector_for_post(post).max_reply_length
+        except (outbox.ConnectorUnavailable, SettingsError):
+            cls = registry().get(post.platform)
+            return cls.max_reply_length if cls else None
 
     def check_text(self, post_id: int, text: str) -> list[dict[str, Any]]:
         with self.db.session() as session:
