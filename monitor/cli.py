@@ -28,8 +28,9 @@ from monitor.settings import SettingsError, load_settings
 
 app = typer.Typer(help="Social media and review reply monitor: collect, flag, draft, approve, post.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-console = Console()
-errors = Console(stderr=True)
+# Piped output (scripts, CI logs) gets a wide table instead of rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 class State:
@@ -56,10 +57,11 @@ def service(*, init: bool = True) -> Iterator[Any]:
     try:
         settings = load_settings(state.settings_path)
         logging.basicConfig(level=settings.app.log_level, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         if state.demo:
             from monitor.demo import DemoEnvironment
-            with DemoEnvironment(settings) as demo_settings:
-                monitor = Monitor(demo_settings)
+            with DemoEnvironment(settings) as (demo_settings, environ):
+                monitor = Monitor(demo_settings, environ)
                 if init:
                     monitor.init()
                 yield monitor
@@ -80,6 +82,14 @@ def service(*, init: bool = True) -> Iterator[Any]:
     except KeyboardInterrupt:
         errors.print("interrupted; nothing half-done was kept")
         raise typer.Exit(130)
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except Exception as exc:  # a bug: say so plainly; MONITOR_DEBUG=1 shows the traceback
+        if os.environ.get("MONITOR_DEBUG") == "1":
+            raise
+        errors.print(f"[red]internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))} "
+                     "(nothing half-done was kept; run with MONITOR_DEBUG=1 for details)")
+        raise typer.Exit(1)
     finally:
         if monitor is not None:
             monitor.close()
@@ -145,14 +155,14 @@ def print_queue(items: list[Any]) -> None:
         console.print("the queue is empty")
         return
     table = Table(title=f"Review queue ({len(items)})", show_lines=False, expand=True)
-    for name, style in (("id", "bold"), ("sev", ""), ("flag", ""), ("platform", ""), ("lang", ""),
-                        ("waiting", ""), ("author", ""), ("post", ""), ("why", "")):
-        table.add_column(name, style=style, overflow="fold")
+    for name, ratio in (("id", None), ("sev", None), ("flag", None), ("platform", None), ("lang", None),
+                        ("waiting", None), ("author", 1), ("post", 4), ("why", 3)):
+        table.add_column(name, ratio=ratio, no_wrap=ratio is None, overflow="fold")
     for item in items:
         waiting = f"{item.waiting_minutes // 60}h{item.waiting_minutes % 60:02d}"
         table.add_row(str(item.id), f"{item.severity:.2f}", "[red]●[/red]" if item.flagged else "",
                       item.platform, item.language or "?", ("[red]" + waiting + " late[/red]") if item.overdue else waiting,
-                      escape(item.author), escape(_short(item.text, 90)), escape(_short(item.summary, 70)))
+                      escape(item.author), escape(_short(item.text, 140)), escape(_short(item.summary, 100)))
     console.print(table)
 
 

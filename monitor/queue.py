@@ -1,7 +1,8 @@
 """The review queue: what waits for a person, most urgent first.
 
-Ordering is by urgency only (overdue first, then severity, then how long the post has waited),
-never by channel: every platform is treated alike (guideline 1).
+Ordering is by urgency only, never by channel (guideline 1): severity, raised by
+`OVERDUE_BOOST` once a post is past its due time (so overdue items rise without burying a fresh
+fraud accusation under old praise), then how long the post has waited.
 """
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
     if filters.flagged_only:
         query = query.where(col(Post.flagged).is_(True))
     posts = list(session.exec(query))
-    posts.sort(key=lambda p: (not _overdue(p, now), -p.severity, as_utc(p.created_at)))
+    posts.sort(key=lambda p: (-urgency(p, now), as_utc(p.created_at)))
     posts = posts[: filters.limit]
     ids = [p.id for p in posts]
     drafts = _latest_by_post(session, Draft, ids)
@@ -113,6 +114,13 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
             claimed_by=claimed, outbox_state=reply.state if reply else None,
             outbox_error=reply.last_error if reply else None))
     return items
+
+
+OVERDUE_BOOST = 0.2
+
+
+def urgency(post: Post, now: datetime) -> float:
+    return post.severity + (OVERDUE_BOOST if _overdue(post, now) else 0.0)
 
 
 def _overdue(post: Post, now: datetime) -> bool:
