@@ -23,7 +23,9 @@ from monitor.web.config import WebSettings
 ENV_SETTINGS = "MONITOR_SETTINGS"
 ENV_DATABASE = "MONITOR_DATABASE_URL"
 ENV_SECRETS_FILE = "MONITOR_SECRETS_FILE"
-SECRET_KEY_PATTERN = re.compile(r"(token|secret|password|passwd|api_key|apikey|private_key|webhook_url)", re.I)
+# Keys that hold a secret by their name (access_token, client_secret, smtp_password, ...);
+# `token_uri` or `password_env` are not secrets.
+SECRET_KEY_PATTERN = re.compile(r"(^|_)(token|secret|password|passwd|api_?key|private_key|webhook_url)$", re.I)
 
 
 class SettingsError(Exception):
