@@ -1,0 +1,158 @@
+"""The Graph API client Facebook pages and Instagram share (facebook-sdk 3.1.0).
+
+Traps handled here, once: the library accepts only API versions up to 3.1 in its constructor
+(the version is set afterwards); it ignores HTTP statuses and raises `GraphAPIError` for any
+JSON body with "error"; a body that is not JSON raises `KeyError` or a "Maintype" error; the
+token travels in URLs, so nothing from a request may reach a message unscrubbed; and
+`get_all_connections` breaks on `paging.next` URLs without a token, so paging follows
+`paging.cursors.after` here instead.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable, Optional
+from urllib.parse import parse_qs, urlsplit
+
+import facebook
+import requests
+
+from connectors._http import install_log_scrubbing, platform_session, register_secret, scrub
+from connectors._options import Options
+from connectors._paging import now_utc
+from connectors.base import (AuthExpired, ConnectorError, MalformedPayload, PostRejected,
+                             RateLimited, Secrets)
+
+log = logging.getLogger(__name__)
+
+REAL_BASE = "https://graph.facebook.com"
+DEFAULT_VERSION = "v21.0"
+TOKEN_CODES = {102, 190}                         # session/token invalid, expired or revoked
+THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006, 80008, 80014}
+UNCERTAIN_CODES = {1, 2}                         # "unknown error", "service temporarily unavailable"
+DEFAULT_THROTTLE = timedelta(minutes=15)
+
+
+def graph_options(opts: Options) -> dict[str, Any]:
+    """The keys both Graph connectors take."""
+    return dict(
+        base_url=opts.url("base_url", REAL_BASE),
+        version=opts.text("graph_version", DEFAULT_VERSION, pattern=r"v\d{1,2}\.\d",
+                          hint="e.g. 'v21.0'"),
+        page_size=opts.integer("page_size", 50, 1, 100),
+        max_pages=opts.integer("max_pages", 20, 1, 500),
+        lookback_days=opts.integer("lookback_days", 14, 1, 90),
+        backfill_days=opts.integer("backfill_days", 7, 1, 90),
+        timeout=opts.number("timeout_seconds", 20, 1, 300),
+    )
+
+
+def graph_token(name: str, secrets: Secrets) -> str:
+    token = secrets.require(name, "access_token")
+    register_secret(token)
+    install_log_scrubbing()
+    return token
+
+
+class GraphClient:
+    def __init__(self, platform: str, access_token: str, *, base_url: str, version: str, timeout: float):
+        self.platform = platform
+        self.session, self.adapter = platform_session(REAL_BASE, base_url, timeout)
+        self.api = facebook.GraphAPI(access_token=access_token, timeout=timeout, session=self.session)
+        self.api.version = version  # after construction: the constructor refuses versions > 3.1
+
+    def get(self, object_id: str, connection: Optional[str] = None, *, action: str, **args: Any) -> dict[str, Any]:
+        if connection:
+            result = self._call(lambda: self.api.get_connections(object_id, connection, **args), action)
+        else:
+            result = self._call(lambda: self.api.get_object(object_id, **args), action)
+        if not isinstance(result, dict):
+            raise MalformedPayload(f"{self.platform}: {action}: the answer is not a JSON object")
+        return result
+
+    def page(self, object_id: str, connection: str, cursor: Optional[str], *, action: str,
+             **args: Any) -> tuple[list[Any], Optional[str]]:
+        """One page of a connection and the cursor of the next one (None at the end)."""
+        if cursor:
+            args["after"] = cursor
+        result = self.get(object_id, connection, action=action, **args)
+        data = result.get("data")
+        if not isinstance(data, list):
+            raise MalformedPayload(f"{self.platform}: {action}: the answer has no 'data' list")
+        paging = result.get("paging") if isinstance(result.get("paging"), dict) else {}
+        if not paging.get("next"):
+            return data, None
+        after = (paging.get("cursors") or {}).get("after") if isinstance(paging.get("cursors"), dict) else None
+        if not after:
+            after = (parse_qs(urlsplit(str(paging["next"])).query).get("after") or [None])[0]
+        if not after:
+            raise MalformedPayload(f"{self.platform}: {action}: 'paging.next' without a cursor")
+        return data, str(after)
+
+    def post(self, object_id: str, connection: str, *, action: str, **data: Any) -> dict[str, Any]:
+        result = self._call(lambda: self.api.put_object(object_id, connection, **data), action, posting=True)
+        if not isinstance(result, dict) or not result.get("id"):
+            raise ConnectorError(f"{self.platform} answered the reply without an id; it may have been posted")
+        return result
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _call(self, function: Callable[[], Any], action: str, posting: bool = False) -> Any:
+        where = f"{self.platform} ({action})"
+        try:
+            return function()
+        except facebook.GraphAPIError as exc:
+            raise self._map_graph_error(exc, where, posting) from None
+        except (requests.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError) as exc:
+            # No Content-Type, a body that is not JSON, or an unexpected structure.
+            if posting:
+                raise ConnectorError(f"{where}: unreadable answer ({type(exc).__name__}); the reply may have been posted") from None
+            raise MalformedPayload(f"{where}: unreadable answer ({type(exc).__name__})") from None
+        except requests.RequestException as exc:
+            raise ConnectorError(f"network error: {where} ({type(exc).__name__})") from None
+
+    def _map_graph_error(self, exc: facebook.GraphAPIError, where: str, posting: bool) -> ConnectorError:
+        code = exc.code if isinstance(exc.code, int) else None
+        error = exc.result.get("error") if isinstance(exc.result, dict) else None
+        subcode = error.get("error_subcode") if isinstance(error, dict) else None
+        message = scrub(exc.message if isinstance(exc.message, str) else "unexpected answer")[:300]
+        detail = f"code {code}" + (f", subcode {subcode}" if subcode else "")
+        if code in TOKEN_CODES:
+            return AuthExpired(f"{where}: the access token expired or was revoked ({detail}); "
+                               "create a new long-lived page token and set it again")
+        if code in THROTTLE_CODES:
+            until = self._throttled_until()
+            return RateLimited(f"{where}: Graph API throttled this app ({detail}) until {until:%H:%M} UTC", until)
+        if code == 10 or (code is not None and 200 <= code < 300):
+            return AuthExpired(f"{where}: the token lacks a permission ({detail}: {message}); "
+                               "grant it in the app and create a new token")
+        if code is None:
+            if posting:
+                return ConnectorError(f"{where}: unreadable answer ({message}); the reply may have been posted")
+            return MalformedPayload(f"{where}: unreadable answer ({message})")
+        if posting:
+            if code in UNCERTAIN_CODES:
+                return ConnectorError(f"{where}: Graph API error ({detail}: {message}); the reply may have been posted")
+            return PostRejected(f"{where}: Graph API refused the reply ({detail}: {message})")
+        return ConnectorError(f"{where}: Graph API error ({detail}: {message})")
+
+    def _throttled_until(self) -> datetime:
+        """Graph says how long in X-Business-Use-Case-Usage (minutes); facebook-sdk drops the
+        headers, the adapter kept them."""
+        minutes = 0
+        headers = self.adapter.last_headers or {}
+        for name in ("x-business-use-case-usage", "x-ad-account-usage"):
+            try:
+                usage = json.loads(headers.get(name, "") or "{}")
+            except ValueError:
+                continue
+            entries = [e for values in usage.values() if isinstance(values, list) for e in values] \
+                if isinstance(usage, dict) else []
+            for entry in entries:
+                if isinstance(entry, dict):
+                    value = entry.get("estimated_time_to_regain_access")
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        minutes = max(minutes, int(value))
+        return now_utc() + (timedelta(minutes=minutes) if minutes > 0 else DEFAULT_THROTTLE)

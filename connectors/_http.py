@@ -1,0 +1,115 @@
+"""HTTP plumbing the connectors share: where requests go, how long they may take, and keeping
+secrets out of every message and log line.
+
+The client libraries have no host setting (tweepy) or only a process-wide one (facebook-sdk),
+so each connector gives its library a `requests.Session` with `PlatformAdapter` mounted: it
+sends requests for the real API host to the configured `base_url` (a local fake, a proxy),
+puts a timeout on every request (the libraries set none), and remembers the last response's
+headers (facebook-sdk drops them, but Graph's throttling headers say when to come back).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Iterable, Optional
+
+import requests
+from requests.adapters import HTTPAdapter
+
+DEFAULT_TIMEOUT = 20.0
+
+# Loggers of the client libraries that write URLs, headers or bodies at DEBUG level.
+LIBRARY_LOGGERS = (
+    "tweepy.client", "requests_oauthlib.oauth1_auth", "oauthlib.oauth1.rfc5849",
+    "urllib3.connectionpool", "prawcore", "prawcore.sessions", "prawcore.auth", "praw",
+    "google.auth.transport.requests", "google.oauth2._client", "google.auth._default",
+    "facebook",
+)
+
+_PARAM = re.compile(
+    r"(?i)\b(access_token|refresh_token|client_secret|client_id|password|oauth_token|oauth_signature|"
+    r"oauth_consumer_key|input_token|appsecret_proof|token)(\"?\s*[=:]\s*\"?)([^&\s\"',}]+)")
+_AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+")
+_OAUTH_HEADER = re.compile(r"(?i)\bOAuth\s+oauth_[^'\"\n]*")
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+_installed = False
+
+
+def register_secret(value: Optional[str]) -> None:
+    """Remember a secret so that `scrub` removes it wherever it turns up."""
+    if value and len(value) >= 6:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def scrub(text: object) -> str:
+    """The text with registered secrets and anything token-shaped replaced by '***'."""
+    result = str(text)
+    with _secrets_lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in result:
+            result = result.replace(secret, "***")
+    result = _OAUTH_HEADER.sub("OAuth ***", result)
+    result = _AUTH_HEADER.sub(lambda m: f"{m.group(1)} ***", result)
+    return _PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}***", result)
+
+
+class _ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: drop the arguments, keep the record
+            message = str(record.msg)
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+def install_log_scrubbing(extra: Iterable[str] = ()) -> None:
+    """Scrub the DEBUG output of the client libraries (tweepy logs the bearer header, urllib3
+    logs Graph URLs with `access_token=`). A logger's filter sees only its own records, so each
+    library logger is named here."""
+    global _installed
+    names = list(extra) + ([] if _installed else list(LIBRARY_LOGGERS))
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _ScrubFilter) for f in logger.filters):
+            logger.addFilter(_ScrubFilter())
+    _installed = True
+
+
+class PlatformAdapter(HTTPAdapter):
+    """Rewrites `real_base` to `base_url`, adds a timeout, remembers the last response headers."""
+
+    def __init__(self, real_base: str, base_url: str, timeout: float = DEFAULT_TIMEOUT):
+        super().__init__(max_retries=0)
+        self.real_base = real_base.rstrip("/")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.last_headers: Optional[requests.structures.CaseInsensitiveDict] = None
+        self.requests_sent = 0
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        if self.base_url != self.real_base and request.url.startswith(self.real_base + "/"):
+            request.url = self.base_url + request.url[len(self.real_base):]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        self.requests_sent += 1
+        self.last_headers = None
+        response = super().send(request, **kwargs)
+        self.last_headers = response.headers
+        return response
+
+
+def platform_session(real_base: str, base_url: str, timeout: float = DEFAULT_TIMEOUT,
+                     session: Optional[requests.Session] = None) -> tuple[requests.Session, PlatformAdapter]:
+    """A session (or the given one) whose every request goes through a `PlatformAdapter`."""
+    session = session or requests.Session()
+    adapter = PlatformAdapter(real_base, base_url, timeout)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session, adapter

@@ -1,0 +1,174 @@
+"""Facebook page: visitor posts on the page and comments (and replies to comments) on the page's
+posts; replies go under the comment. Page ratings are gone from the Graph API: Facebook is a
+comments source here, not a reviews source.
+
+New comments arrive on old posts, so each run reads the posts of the last `lookback_days` and,
+for each post Facebook marks as updated since the last run, its comments newest first
+(`filter=stream` includes replies to comments) back to the bookmark.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Iterator, Mapping, Optional
+
+from connectors._graph import GraphClient, graph_options, graph_token
+from connectors._options import Options
+from connectors._paging import (Entry, Mark, backfill_floor, dump_bookmark, load_bookmark, need,
+                                now_utc, optional_int, parse_time, walk_back)
+from connectors.base import (CollectedItem, Connector, Page, PostRejected,
+                             ReplyTarget, Secrets)
+
+log = logging.getLogger(__name__)
+
+POST_FIELDS = "id,message,created_time,updated_time,from{id,name},permalink_url"
+COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},permalink_url,like_count,comment_count"
+FIND_REPLY_PAGES = 5
+
+
+class FacebookConnector(Connector):
+    platform = "facebook"
+    max_reply_length = 8000
+
+    def __init__(self, name: str, *, page_id: str, access_token: str, base_url: str, version: str,
+                 page_size: int, max_pages: int, lookback_days: int, backfill_days: int, timeout: float):
+        super().__init__(name)
+        self.page_id = page_id
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.lookback_days = lookback_days
+        self.backfill_days = backfill_days
+        self.graph = GraphClient("facebook", access_token, base_url=base_url, version=version, timeout=timeout)
+
+    @classmethod
+    def from_settings(cls, name: str, options: Mapping[str, Any], secrets: Secrets) -> "FacebookConnector":
+        opts = Options(name, options)
+        page_id = opts.text("page_id", pattern=r"\d{1,30}", hint="the numeric id of the Facebook page")
+        values = graph_options(opts)
+        opts.finish()
+        return cls(name, page_id=page_id, access_token=graph_token(name, secrets), **values)
+
+    # --- collect ---------------------------------------------------------------------------
+
+    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
+        marks = load_bookmark(bookmark, self.name)
+        posts_mark, comments_mark = Mark.load(marks.get("posts")), Mark.load(marks.get("comments"))
+        floor = backfill_floor(self.backfill_days)
+        since = now_utc() - timedelta(days=self.lookback_days)
+
+        posts: list[dict[str, Any]] = []
+        seen_posts: list[tuple[Any, str]] = []
+        cursor: Optional[str] = None
+        for _ in range(self.max_pages):
+            data, cursor = self.graph.page(self.page_id, "feed", cursor, action="reading the page feed",
+                                           fields=POST_FIELDS, since=int(since.timestamp()), limit=self.page_size)
+            items = []
+            for raw in data:
+                post = self._read_post(raw)
+                posts.append(post)
+                if post["by_page"]:
+                    continue
+                seen_posts.append((post["created"], post["id"]))
+                if post["created"] >= floor and posts_mark.is_new(post["created"], post["id"]):
+                    items.append(post["item"])
+            if items:
+                yield Page(items)
+            if not cursor:
+                break
+        marks["posts"] = posts_mark.advanced(seen_posts).dump()
+
+        seen_comments: list[tuple[Any, str]] = []
+        newest = comments_mark.newest
+        for post in posts:
+            if newest is not None and post["updated"] is not None and post["updated"] < newest - timedelta(minutes=5):
+                continue  # no comment since the last run (Facebook updates a post's time on comments)
+            fetch = lambda cursor, post_id=post["id"]: self._comments_page(post_id, cursor)  # noqa: E731
+            for entries in walk_back(fetch, comments_mark, floor=floor, max_pages=self.max_pages,
+                                     where=f"facebook comments of {post['id']}"):
+                seen_comments.extend((e.created, e.external_id) for e in entries)
+                items = [e.item for e in entries if e.item is not None]
+                if items:
+                    yield Page(items)
+        marks["comments"] = comments_mark.advanced(seen_comments).dump()
+        yield Page([], dump_bookmark(marks))
+
+    def _read_post(self, raw: Any) -> dict[str, Any]:
+        where = "facebook feed post"
+        post_id = need(raw, "id", str, where)
+        created = parse_time(need(raw, "created_time", str, f"{where} {post_id}"), where)
+        updated = parse_time(raw["updated_time"], where) if raw.get("updated_time") else None
+        author = raw.get("from") if isinstance(raw.get("from"), dict) else {}
+        by_page = str(author.get("id", "")) == self.page_id
+        item = None
+        if not by_page:
+            item = CollectedItem(
+                external_id=post_id, kind="mention", text=str(raw.get("message") or ""), created_at=created,
+                author_handle=str(author.get("name") or ""), url=raw.get("permalink_url"),
+                thread_id=post_id, extra={"reply_object": post_id, "post_id": post_id})
+        return {"id": post_id, "created": created, "updated": updated, "by_page": by_page, "item": item}
+
+    def _comments_page(self, post_id: str, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
+        data, next_cursor = self.graph.page(
+            post_id, "comments", cursor, action="reading comments", fields=COMMENT_FIELDS,
+            filter="stream", order="reverse_chronological", limit=self.page_size)
+        return [self._read_comment(raw, post_id) for raw in data], next_cursor
+
+    def _read_comment(self, raw: Any, post_id: str) -> Entry:
+        where = f"facebook comment on {post_id}"
+        comment_id = need(raw, "id", str, where)
+        created = parse_time(need(raw, "created_time", str, f"{where} ({comment_id})"), where)
+        author = raw.get("from") if isinstance(raw.get("from"), dict) else {}
+        if str(author.get("id", "")) == self.page_id:
+            return Entry(created, comment_id, None)  # the page's own reply
+        parent = raw.get("parent") if isinstance(raw.get("parent"), dict) else None
+        parent_id = str(parent["id"]) if parent and parent.get("id") else None
+        item = CollectedItem(
+            external_id=comment_id, kind="reply" if parent_id else "comment",
+            text=str(raw.get("message") or ""), created_at=created,
+            author_handle=str(author.get("name") or ""), url=raw.get("permalink_url"),
+            thread_id=post_id, parent_id=parent_id or post_id,
+            likes=optional_int(raw, "like_count"), replies=optional_int(raw, "comment_count"),
+            # Facebook nests one level: a reply to a reply goes under the top comment.
+            extra={"reply_object": parent_id or comment_id, "post_id": post_id})
+        return Entry(created, comment_id, item)
+
+    # --- reply -----------------------------------------------------------------------------
+
+    def reply(self, target: ReplyTarget, text: str) -> str:
+        if len(text) > self.max_reply_length:
+            raise PostRejected(f"the reply has {len(text)} characters; Facebook allows {self.max_reply_length}")
+        result = self.graph.post(_reply_object(target), "comments", action="replying", message=text)
+        return str(result["id"])
+
+    def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
+        """A comment by the page in the target's thread: the same text, or (for a top-level
+        comment or post) any page reply, since a person may have answered on Facebook itself."""
+        thread = _reply_object(target)
+        page_replies: list[tuple[str, str]] = []
+        cursor: Optional[str] = None
+        for _ in range(FIND_REPLY_PAGES):
+            data, cursor = self.graph.page(thread, "comments", cursor, action="looking for an earlier reply",
+                                           fields="id,message,from{id,name},created_time", filter="stream",
+                                           order="reverse_chronological", limit=100)
+            for raw in data:
+                author = raw.get("from") if isinstance(raw, dict) and isinstance(raw.get("from"), dict) else {}
+                if str(author.get("id", "")) == self.page_id and raw.get("id"):
+                    page_replies.append((str(raw["id"]), str(raw.get("message") or "")))
+            if not cursor:
+                break
+        for reply_id, message in page_replies:
+            if message.strip() == text.strip():
+                return reply_id
+        if page_replies and thread == target.external_id:
+            return page_replies[0][0]
+        return None
+
+    def close(self) -> None:
+        self.graph.close()
+
+
+def _reply_object(target: ReplyTarget) -> str:
+    value = (target.extra or {}).get("reply_object")
+    if value is not None and not isinstance(value, str):
+        raise PostRejected("the stored post has an unreadable reply_object; nothing was posted")
+    return value or target.external_id

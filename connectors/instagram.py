@@ -1,0 +1,170 @@
+"""Instagram business account: comments (and their replies) on the account's recent media,
+through the same Graph client as Facebook; replies go to the top-level comment's `replies`.
+
+The order of a media's comments is not documented, so every comment page of each recent media
+is read (bounded by `max_pages`) and filtered against the bookmark.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Iterator, Mapping, Optional
+
+from connectors._graph import GraphClient, graph_options, graph_token
+from connectors._options import Options
+from connectors._paging import (Entry, Mark, backfill_floor, dump_bookmark, load_bookmark, need,
+                                now_utc, optional_int, parse_time, walk_back)
+from connectors.base import (CollectedItem, Connector, MalformedPayload, Page, PostRejected,
+                             ReplyTarget, Secrets)
+
+log = logging.getLogger(__name__)
+
+MEDIA_FIELDS = "id,caption,timestamp,permalink,comments_count"
+_COMMENT = "id,text,timestamp,username,from{id,username},like_count"
+COMMENT_FIELDS = f"{_COMMENT},replies{{{_COMMENT}}}"
+FIND_REPLY_PAGES = 5
+
+
+class InstagramConnector(Connector):
+    platform = "instagram"
+    max_reply_length = 2200
+
+    def __init__(self, name: str, *, account_id: str, access_token: str, base_url: str, version: str,
+                 page_size: int, max_pages: int, lookback_days: int, backfill_days: int, timeout: float):
+        super().__init__(name)
+        self.account_id = account_id
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.lookback_days = lookback_days
+        self.backfill_days = backfill_days
+        self.graph = GraphClient("instagram", access_token, base_url=base_url, version=version, timeout=timeout)
+        self._username: Optional[str] = None
+
+    @classmethod
+    def from_settings(cls, name: str, options: Mapping[str, Any], secrets: Secrets) -> "InstagramConnector":
+        opts = Options(name, options)
+        account_id = opts.text("account_id", pattern=r"\d{1,30}",
+                               hint="the numeric Instagram business account id (not the @name)")
+        values = graph_options(opts)
+        opts.finish()
+        return cls(name, account_id=account_id, access_token=graph_token(name, secrets), **values)
+
+    def _own_username(self) -> str:
+        if self._username is None:
+            result = self.graph.get(self.account_id, action="reading the account", fields="username")
+            self._username = str(need(result, "username", str, "instagram account"))
+        return self._username
+
+    def _by_brand(self, raw: Mapping[str, Any]) -> bool:
+        author = raw.get("from") if isinstance(raw.get("from"), dict) else {}
+        if author.get("id"):
+            return str(author["id"]) == self.account_id
+        return str(raw.get("username") or "").lower() == self._own_username().lower()
+
+    # --- collect ---------------------------------------------------------------------------
+
+    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
+        marks = load_bookmark(bookmark, self.name)
+        mark = Mark.load(marks.get("comments"))
+        floor = backfill_floor(self.backfill_days)
+        since = now_utc() - timedelta(days=self.lookback_days)
+
+        media: list[tuple[str, Optional[str]]] = []
+        cursor: Optional[str] = None
+        for _ in range(self.max_pages):
+            data, cursor = self.graph.page(self.account_id, "media", cursor, action="reading media",
+                                           fields=MEDIA_FIELDS, limit=self.page_size)
+            older = False
+            for raw in data:
+                media_id = need(raw, "id", str, "instagram media")
+                created = parse_time(need(raw, "timestamp", str, f"instagram media {media_id}"), "instagram media")
+                if created < since:
+                    older = True
+                    continue
+                if raw.get("comments_count") == 0:
+                    continue
+                media.append((media_id, raw.get("permalink")))
+            if older or not cursor:
+                break
+
+        seen: list[tuple[Any, str]] = []
+        for media_id, permalink in media:
+            fetch = lambda cursor, m=media_id, p=permalink: self._comments_page(m, p, cursor)  # noqa: E731
+            for entries in walk_back(fetch, mark, floor=floor, max_pages=self.max_pages,
+                                     where=f"instagram comments of {media_id}", ordered=False):
+                seen.extend((e.created, e.external_id) for e in entries)
+                items = [e.item for e in entries if e.item is not None]
+                if items:
+                    yield Page(items)
+        marks["comments"] = mark.advanced(seen).dump()
+        yield Page([], dump_bookmark(marks))
+
+    def _comments_page(self, media_id: str, permalink: Optional[str],
+                       cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
+        data, next_cursor = self.graph.page(media_id, "comments", cursor, action="reading comments",
+                                            fields=COMMENT_FIELDS, limit=self.page_size)
+        entries = []
+        for raw in data:
+            entries.append(self._entry(raw, media_id, permalink, parent=None))
+            replies = raw.get("replies") if isinstance(raw, dict) else None
+            if replies is None:
+                continue
+            if not isinstance(replies, dict) or not isinstance(replies.get("data"), list):
+                raise MalformedPayload(f"instagram comment {raw.get('id')}: 'replies' is not a list")
+            for reply in replies["data"]:
+                entries.append(self._entry(reply, media_id, permalink, parent=str(raw["id"])))
+        return entries, next_cursor
+
+    def _entry(self, raw: Any, media_id: str, permalink: Optional[str], parent: Optional[str]) -> Entry:
+        where = f"instagram comment on {media_id}"
+        comment_id = need(raw, "id", str, where)
+        created = parse_time(need(raw, "timestamp", str, f"{where} ({comment_id})"), where)
+        if self._by_brand(raw):
+            return Entry(created, comment_id, None)
+        author = raw.get("from") if isinstance(raw.get("from"), dict) else {}
+        handle = str(raw.get("username") or author.get("username") or "")
+        item = CollectedItem(
+            external_id=comment_id, kind="reply" if parent else "comment",
+            text=str(raw.get("text") or ""), created_at=created, author_handle=handle,
+            url=permalink, thread_id=media_id, parent_id=parent or media_id,
+            likes=optional_int(raw, "like_count"),
+            # Instagram answers only top-level comments: a reply to a reply goes under its parent.
+            extra={"reply_object": parent or comment_id, "media_id": media_id})
+        return Entry(created, comment_id, item)
+
+    # --- reply -----------------------------------------------------------------------------
+
+    def reply(self, target: ReplyTarget, text: str) -> str:
+        if len(text) > self.max_reply_length:
+            raise PostRejected(f"the reply has {len(text)} characters; Instagram allows {self.max_reply_length}")
+        result = self.graph.post(_reply_object(target), "replies", action="replying", message=text)
+        return str(result["id"])
+
+    def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
+        thread = _reply_object(target)
+        brand: list[tuple[str, str]] = []
+        cursor: Optional[str] = None
+        for _ in range(FIND_REPLY_PAGES):
+            data, cursor = self.graph.page(thread, "replies", cursor, action="looking for an earlier reply",
+                                           fields="id,text,timestamp,username,from{id,username}", limit=100)
+            for raw in data:
+                if isinstance(raw, dict) and raw.get("id") and self._by_brand(raw):
+                    brand.append((str(raw["id"]), str(raw.get("text") or "")))
+            if not cursor:
+                break
+        for reply_id, reply_text in brand:
+            if reply_text.strip() == text.strip():
+                return reply_id
+        if brand and thread == target.external_id:
+            return brand[0][0]
+        return None
+
+    def close(self) -> None:
+        self.graph.close()
+
+
+def _reply_object(target: ReplyTarget) -> str:
+    value = (target.extra or {}).get("reply_object")
+    if value is not None and not isinstance(value, str):
+        raise PostRejected("the stored post has an unreadable reply_object; nothing was posted")
+    return value or target.external_id

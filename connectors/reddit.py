@@ -1,0 +1,384 @@
+"""Reddit through praw: comments and submissions in the configured subreddits that name the
+brand (all of them when no `terms` are set, e.g. for the shop's own subreddit), and the brand
+account's inbox mentions; replies as comments.
+
+Reading goes through `Reddit.request` (praw and prawcore do the auth, retries and errors; the
+JSON is read here, so a malformed listing is a clear error rather than a lazy praw object that
+fetches again behind our back). Replies use praw's models (`Comment.reply`).
+
+Sleeping and double-posting are kept out of prawcore by a requestor that praw accepts as
+`requestor_class`: it records Reddit's `x-ratelimit-*` headers itself (and hides them from
+prawcore's limiter, which would sleep up to ten minutes) and refuses once the window is spent;
+and it never sends the same reply twice when prawcore wants to retry after a 5xx or a timeout
+(the first one may have been posted: that is for `find_reply` to settle). praw's own
+`ratelimit_seconds` is 0, so a RATELIMIT answer is reported, not slept through.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterator, Mapping, Optional
+
+import praw
+import prawcore
+import requests
+from praw.exceptions import PRAWException, RedditAPIException
+from prawcore.sessions import FiniteRetryStrategy
+
+from connectors._http import install_log_scrubbing, register_secret, scrub
+from connectors._options import Options
+from connectors._paging import (Entry, Mark, backfill_floor, dump_bookmark, load_bookmark, need,
+                                now_utc, optional_int, parse_time, walk_back)
+from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
+                             MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
+                             Secrets)
+
+log = logging.getLogger(__name__)
+
+OAUTH_URL = "https://oauth.reddit.com"
+REDDIT_URL = "https://www.reddit.com"
+SITE = "https://www.reddit.com"
+DEFAULT_WAIT = timedelta(minutes=10)
+FIND_REPLY_PAGES = 3
+_WAIT_IN_TEXT = re.compile(r"(\d+)\s*(minute|second|millisecond)", re.I)
+
+
+@dataclass(frozen=True)
+class _QuickRetry(FiniteRetryStrategy):
+    """One immediate retry (prawcore's default sleeps 2-4 s between up to three tries)."""
+
+    retries: int = 1
+
+    def _sleep_seconds(self) -> Optional[float]:
+        return None
+
+
+class _Guard:
+    """State the requestor shares with the connector (one connector, one thread at a time)."""
+
+    def __init__(self) -> None:
+        self.paused_until: Optional[datetime] = None
+        self._posting = False
+        self._reply_sends = 0
+        self._last_reply_status: Optional[int] = None
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def posting(self) -> Iterator[None]:
+        self._posting, self._reply_sends, self._last_reply_status = True, 0, None
+        try:
+            yield
+        finally:
+            self._posting = False
+
+    def before(self, method: str, url: str) -> None:
+        if self.paused_until and now_utc() < self.paused_until:
+            raise RateLimited(f"Reddit request window spent; it resets at {self.paused_until:%H:%M} UTC",
+                              self.paused_until)
+        if self._posting and method.upper() == "POST" and "/api/comment" in url:
+            if self._reply_sends and self._last_reply_status != 401:
+                raise ConnectorError("the reply request failed half-way (no answer from Reddit); "
+                                     "it may have been posted")
+            self._reply_sends += 1
+            self._last_reply_status = None
+
+    def after(self, method: str, url: str, response: requests.Response) -> None:
+        if self._posting and method.upper() == "POST" and "/api/comment" in url:
+            self._last_reply_status = response.status_code
+        headers = response.headers
+        remaining = headers.get("x-ratelimit-remaining")
+        if remaining is None:
+            return
+        try:
+            left, reset = float(remaining), int(float(headers.get("x-ratelimit-reset", "600")))
+        except ValueError:
+            left, reset = 1.0, 600
+        if left < 1:
+            self.paused_until = now_utc() + timedelta(seconds=max(1, reset))
+        for name in ("x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset"):
+            headers.pop(name, None)  # prawcore's limiter would sleep on them
+
+
+class _GuardedRequestor(prawcore.Requestor):
+    def __init__(self, *args: Any, guard: _Guard, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._guard = guard
+
+    def request(self, *args: Any, timeout: Optional[float] = None, **kwargs: Any) -> requests.Response:
+        method, url = (str(args[0]), str(args[1])) if len(args) >= 2 else ("GET", "")
+        self._guard.before(method, url)
+        response = super().request(*args, timeout=timeout, **kwargs)
+        self._guard.after(method, url, response)
+        return response
+
+
+class RedditConnector(Connector):
+    platform = "reddit"
+    max_reply_length = 10000
+
+    def __init__(self, name: str, *, username: str, subreddits: list[str], terms: list[str],
+                 query: Optional[str], mentions: bool, oauth_url: str, reddit_url: str, user_agent: str,
+                 page_size: int, max_pages: int, backfill_days: int, timeout: float,
+                 client_id: str, client_secret: str, refresh_token: Optional[str] = None,
+                 password: Optional[str] = None):
+        super().__init__(name)
+        self.username = username
+        self.subreddits = subreddits
+        self.terms = [t.lower() for t in terms]
+        self.query = query or (" OR ".join(f'"{t}"' for t in terms) if terms else None)
+        self.mentions = mentions
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.backfill_days = backfill_days
+        self._guard = _Guard()
+        auth: dict[str, Any] = {"refresh_token": refresh_token} if refresh_token else \
+            {"username": username, "password": password}
+        self.reddit = praw.Reddit(
+            client_id=client_id, client_secret=client_secret, user_agent=user_agent,
+            oauth_url=oauth_url, reddit_url=reddit_url, check_for_updates=False, check_for_async=False,
+            ratelimit_seconds=0, requestor_class=_GuardedRequestor,
+            requestor_kwargs={"guard": self._guard, "timeout": timeout}, **auth)
+        for core in (getattr(self.reddit, "_read_only_core", None), getattr(self.reddit, "_authorized_core", None)):
+            if core is not None and hasattr(core, "_retry_strategy_class"):
+                core._retry_strategy_class = _QuickRetry
+
+    @classmethod
+    def from_settings(cls, name: str, options: Mapping[str, Any], secrets: Secrets) -> "RedditConnector":
+        opts = Options(name, options)
+        username = opts.text("username", pattern=r"[A-Za-z0-9_-]{3,20}", hint="the brand's Reddit account, without u/")
+        subreddits = opts.text_list("subreddits", [], pattern=r"[A-Za-z0-9_]{2,21}", hint="a name without r/")
+        base_url = opts.url("base_url", "") if "base_url" in options else None
+        values = dict(
+            username=username, subreddits=subreddits,
+            terms=opts.text_list("terms", []),
+            query=opts.text("query", None),
+            mentions=opts.flag("inbox_mentions", True),
+            oauth_url=base_url or OAUTH_URL, reddit_url=base_url or REDDIT_URL,
+            user_agent=opts.text("user_agent", f"python:reply-monitor:0.1 (by /u/{username})"),
+            page_size=opts.integer("page_size", 100, 1, 100),
+            max_pages=opts.integer("max_pages", 10, 1, 100),
+            backfill_days=opts.integer("backfill_days", 7, 1, 365),
+            timeout=opts.number("timeout_seconds", 20, 1, 300),
+        )
+        opts.finish()
+        if not subreddits and not values["mentions"]:
+            raise opts.error("subreddits", "name at least one subreddit, or keep inbox_mentions = true")
+        credentials: dict[str, Optional[str]] = {
+            "client_id": secrets.require(name, "client_id"),
+            "client_secret": secrets.require(name, "client_secret"),
+            "refresh_token": secrets.get(name, "refresh_token"),
+        }
+        if not credentials["refresh_token"]:
+            credentials["password"] = secrets.get(name, "password")
+            if not credentials["password"]:
+                secrets.require(name, "refresh_token")  # raises, naming the preferred secret
+        for value in credentials.values():
+            register_secret(value)
+        install_log_scrubbing()
+        return cls(name, **values, **credentials)
+
+    # --- collect ---------------------------------------------------------------------------
+
+    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
+        marks = load_bookmark(bookmark, self.name)
+        floor = backfill_floor(self.backfill_days)
+        streams = []
+        if self.mentions:  # first: an inbox mention is also a subreddit comment, and is kept as a mention
+            streams.append(("mentions", "message/mentions", {}))
+        if self.subreddits:
+            combined = "+".join(self.subreddits)
+            streams.append(("comments", f"r/{combined}/comments", {}))
+            if self.query:
+                streams.append(("submissions", f"r/{combined}/search",
+                                {"q": self.query, "sort": "new", "restrict_sr": "on", "type": "link"}))
+            else:
+                streams.append(("submissions", f"r/{combined}/new", {}))
+        yielded: set[str] = set()  # an item found by two streams is stored once per run
+        for stream, path, params in streams:
+            mark = Mark.load(marks.get(stream))
+            seen: list[tuple[datetime, str]] = []
+            fetch = lambda cursor, s=stream, p=path, q=params: self._listing_page(s, p, q, cursor)  # noqa: E731
+            for entries in walk_back(fetch, mark, floor=floor, max_pages=self.max_pages, where=f"reddit {stream}"):
+                seen.extend((e.created, e.external_id) for e in entries)
+                items = [e.item for e in entries if e.item is not None and e.external_id not in yielded]
+                yielded.update(i.external_id for i in items)
+                if items:
+                    yield Page(items)
+            marks[stream] = mark.advanced(seen).dump()
+            yield Page([], dump_bookmark(marks))
+
+    def _listing_page(self, stream: str, path: str, params: Mapping[str, Any],
+                      cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
+        query = dict(params, limit=self.page_size)
+        if cursor:
+            query["after"] = cursor
+        payload = self._call(lambda: self.reddit.request(method="GET", path=path, params=query),
+                             action=f"reading {stream}")
+        where = f"reddit {stream}"
+        listing = need(payload, "data", dict, where)
+        children = need(listing, "children", list, where)
+        after = listing.get("after")
+        if after is not None and not isinstance(after, str):
+            raise MalformedPayload(f"{where}: 'after' is not a string")
+        entries = []
+        for child in children:
+            kind = need(child, "kind", str, where)
+            if kind not in ("t1", "t3"):
+                log.info("source %s: skipping a %r item in %s", self.name, kind, stream)
+                continue
+            entries.append(self._entry(kind, need(child, "data", dict, where), stream))
+        return entries, after
+
+    def _entry(self, kind: str, data: Mapping[str, Any], stream: str) -> Entry:
+        where = f"reddit {stream}"
+        short_id = need(data, "id", str, where)
+        fullname = str(data.get("name") or f"{kind}_{short_id}")
+        created = parse_time(need(data, "created_utc", (int, float), f"{where} {fullname}"), where)
+        author = str(data.get("author") or "[deleted]")
+        if author.lower() == self.username.lower():
+            return Entry(created, fullname, None)  # the brand's own comment
+        if kind == "t1":
+            text = need(data, "body", str, f"{where} {fullname}")
+            thread, parent = data.get("link_id"), data.get("parent_id")
+            replies = 0
+        else:
+            title = need(data, "title", str, f"{where} {fullname}")
+            text = f"{title}\n\n{data.get('selftext') or ''}".strip()
+            thread, parent, replies = fullname, None, optional_int(data, "num_comments")
+        if stream != "mentions" and self.terms and not any(term in text.lower() for term in self.terms):
+            return Entry(created, fullname, None)  # does not name the brand
+        permalink = data.get("permalink") or data.get("context")
+        item = CollectedItem(
+            external_id=fullname, kind="mention" if stream == "mentions" else ("comment" if kind == "t1" else "mention"),
+            text=text, created_at=created, author_handle=author,
+            url=f"{SITE}{permalink}" if isinstance(permalink, str) and permalink.startswith("/") else None,
+            thread_id=str(thread) if thread else None, parent_id=str(parent) if parent else None,
+            likes=optional_int(data, "score"), replies=replies,
+            extra={"fullname": fullname, "subreddit": str(data.get("subreddit") or "")})
+        return Entry(created, fullname, item)
+
+    # --- reply -----------------------------------------------------------------------------
+
+    def reply(self, target: ReplyTarget, text: str) -> str:
+        if len(text) > self.max_reply_length:
+            raise PostRejected(f"the reply has {len(text)} characters; Reddit allows {self.max_reply_length}")
+        fullname = str((target.extra or {}).get("fullname") or target.external_id)
+        kind, _, short_id = fullname.partition("_")
+        if kind not in ("t1", "t3") or not short_id:
+            raise PostRejected(f"cannot reply to {fullname!r}: not a Reddit comment or submission; nothing was posted")
+        thing = self.reddit.comment(short_id) if kind == "t1" else self.reddit.submission(short_id)
+        with self._guard.posting():
+            created = self._call(lambda: thing.reply(text), action="replying", posting=True)
+        if created is None:  # Reddit posted it but did not say which (quarantined subreddits)
+            found = self.find_reply(target, text)
+            if found:
+                return found
+            raise ConnectorError("Reddit accepted the reply without naming it; it may have been posted")
+        reply_id = getattr(created, "id", None)
+        if not reply_id:
+            raise ConnectorError("Reddit answered the reply without an id; it may have been posted")
+        return f"t1_{reply_id}"
+
+    def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
+        """The brand's own recent comments whose parent is the target."""
+        fullname = str((target.extra or {}).get("fullname") or target.external_id)
+        matches: list[tuple[str, str]] = []
+        cursor: Optional[str] = None
+        for _ in range(FIND_REPLY_PAGES):
+            params: dict[str, Any] = {"sort": "new", "limit": 100}
+            if cursor:
+                params["after"] = cursor
+            payload = self._call(lambda: self.reddit.request(
+                method="GET", path=f"user/{self.username}/comments", params=params),
+                action="looking for an earlier reply")
+            listing = need(payload, "data", dict, "reddit user comments")
+            for child in need(listing, "children", list, "reddit user comments"):
+                data = child.get("data") if isinstance(child, dict) else None
+                if isinstance(data, dict) and data.get("parent_id") == fullname and data.get("id"):
+                    matches.append((str(data.get("name") or f"t1_{data['id']}"), str(data.get("body") or "")))
+            cursor = listing.get("after")
+            if not cursor:
+                break
+        for reply_id, body in matches:
+            if body.strip() == text.strip():
+                return reply_id
+        return matches[0][0] if matches else None
+
+    def close(self) -> None:
+        try:
+            self.reddit._core.close()  # type: ignore[union-attr]
+        except Exception:  # closing is best effort
+            pass
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def _call(self, function, *, action: str, posting: bool = False) -> Any:
+        maybe = "; it may have been posted" if posting else ""
+        try:
+            return function()
+        except ConnectorError:
+            raise  # from the requestor guard, already worded
+        except RedditAPIException as exc:
+            for item in exc.items:
+                if item.error_type == "RATELIMIT":
+                    until = now_utc() + _wait_in(item.message)
+                    raise RateLimited(f"Reddit asks to wait before {action} (until {until:%H:%M} UTC)", until) from None
+            detail = "; ".join(f"{i.error_type}: {scrub(i.message)[:200]}" for i in exc.items)
+            if posting:
+                raise PostRejected(f"Reddit refused the reply ({detail})") from None
+            raise ConnectorError(f"Reddit refused {action} ({detail})") from None
+        except prawcore.TooManyRequests as exc:
+            until = now_utc() + _retry_after(exc)
+            raise RateLimited(f"Reddit rate limit (429) while {action}; try again after {until:%H:%M} UTC", until) from None
+        except (prawcore.OAuthException, prawcore.InvalidToken, prawcore.InsufficientScope) as exc:
+            raise AuthExpired(f"Reddit refused the credentials while {action} ({type(exc).__name__}): "
+                              "the refresh token or password was revoked or lacks a scope; authorise the app again") from None
+        except (prawcore.Forbidden, prawcore.NotFound, prawcore.Redirect, prawcore.BadRequest) as exc:
+            if posting:
+                raise PostRejected(f"Reddit refused the reply ({type(exc).__name__}: locked, deleted or banned)") from None
+            raise ConnectorError(f"Reddit refused {action} ({type(exc).__name__}): check the subreddit names "
+                                 "and that the account may read them") from None
+        except prawcore.BadJSON:
+            if posting:
+                raise ConnectorError(f"Reddit answered the reply with unreadable JSON{maybe}") from None
+            raise MalformedPayload(f"Reddit answered unreadable JSON while {action}") from None
+        except prawcore.ServerError as exc:
+            raise ConnectorError(f"Reddit server error while {action} ({scrub(exc)[:100]}){maybe}") from None
+        except prawcore.RequestException as exc:
+            raise ConnectorError(f"network error while {action} on Reddit "
+                                 f"({type(exc.original_exception).__name__}){maybe}") from None
+        except prawcore.ResponseException as exc:
+            status = getattr(exc.response, "status_code", None)
+            if "access_token" in str(getattr(exc.response, "url", "")):
+                raise AuthExpired(f"Reddit's token endpoint refused the app credentials ({status}); "
+                                  "check client_id and client_secret") from None
+            raise ConnectorError(f"Reddit answered {status} while {action}{maybe}") from None
+        except (PRAWException, prawcore.PrawcoreException) as exc:
+            raise ConnectorError(f"Reddit client error while {action} ({type(exc).__name__}){maybe}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            if posting:
+                raise ConnectorError(f"Reddit answered the reply unexpectedly ({type(exc).__name__}){maybe}") from None
+            raise MalformedPayload(f"Reddit answered an unexpected structure while {action} ({type(exc).__name__})") from None
+
+
+def _wait_in(message: Optional[str]) -> timedelta:
+    match = _WAIT_IN_TEXT.search(message or "")
+    if not match:
+        return DEFAULT_WAIT
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    seconds = amount * 60 if unit == "minute" else (amount if unit == "second" else 1)
+    return timedelta(seconds=max(1, seconds))
+
+
+def _retry_after(exc: prawcore.TooManyRequests) -> timedelta:
+    for value in (exc.retry_after, exc.response.headers.get("x-ratelimit-reset")):
+        try:
+            if value is not None:
+                return timedelta(seconds=max(1.0, float(value)))
+        except ValueError:
+            continue
+    return DEFAULT_WAIT
