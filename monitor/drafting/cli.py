@@ -1,0 +1,127 @@
+"""`monitor drafts ...`: judge the drafts on real posts, measure topics, check a text by hand.
+
+The commands only parse options and print; the work is in `evaluate.py`, `topics.py` and
+`safety.py`. Problems with the input end with a one-line error and exit code 2.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Reply drafts: evaluate them on labelled posts and run the public-safety check.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _settings(path: Optional[Path]):
+    from monitor.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(path)
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+@app.command("eval")
+def eval_command(
+    data: Path = typer.Option(..., "--data", help="Folder with *.csv / *.csv.gz files (columns at least text,lang)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    show: int = typer.Option(0, "--show", min=0, max=1000, help="Print N sample pairs of post and draft."),
+    per_file: int = typer.Option(100, "--per-file", min=1, max=100_000, help="Rows sampled from each file."),
+    platform: str = typer.Option("", "--platform", help="Platform whose length limit applies (x, facebook, ...)."),
+    settings_path: Optional[Path] = typer.Option(None, "--settings", help="settings.toml to use."),
+) -> None:
+    """Draft a reply for sampled posts of every file and print, per language: posts, share of drafts in
+    the post's language, share passing the safety check, topics found."""
+    from monitor.drafting import build_drafter
+    from monitor.drafting.evaluate import EvalInputError, evaluate_folder
+    from monitor.settings import SettingsError
+
+    settings = _settings(settings_path)
+    try:
+        drafter = build_drafter(settings)
+        report = evaluate_folder(data, drafter, per_file=per_file, show=show, platform=platform)
+    except (EvalInputError, SettingsError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"files: {len(report.files)} ({per_file} rows sampled per file)")
+    typer.echo(f"{'lang':<6}{'posts':>7}{'drafts':>8}{'in lang':>9}{'passing':>9}  topics")
+    for language, figures in sorted(report.languages.items()):
+        row = figures.as_dict()
+        topics = ", ".join(f"{topic} {count}" for topic, count in row["topics"].items())
+        typer.echo(f"{language:<6}{row['posts']:>7}{row['drafts']:>8}{row['in_language']:>9.1%}"
+                   f"{row['passing']:>9.1%}  {topics}")
+        if row["findings"]:
+            typer.echo(f"{'':<6}findings: " + ", ".join(f"{code} {n}" for code, n in row["findings"].items()))
+    for number, (post, draft) in enumerate(report.samples, 1):
+        typer.echo(f"\n--- {number} [{post.language}] topic={draft.topic} strategy={draft.strategy}")
+        typer.echo(f"post:  {_one_line(post.text)}")
+        typer.echo(f"draft: {_one_line(draft.text) or '(no reply recommended)'}")
+        for finding in draft.findings:
+            typer.echo(f"  ! {finding.code}: {finding.reason}")
+
+
+@app.command("topics")
+def topics_command(
+    data: Path = typer.Option(..., "--data", help="CSV with columns text,lang,topic."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    errors: bool = typer.Option(False, "--errors", help="List the misclassified posts."),
+) -> None:
+    """Topic accuracy per language on a labelled file (write it separately from data/topics.toml)."""
+    from monitor.drafting import _shared_classifier
+    from monitor.drafting.topics import accuracy_by_language, read_labelled
+
+    try:
+        rows = read_labelled(data)
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(f"{data}: {exc}")
+    if not rows:
+        _fail(f"{data}: no rows")
+    report = accuracy_by_language(_shared_classifier(), rows)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for language, entry in sorted(report.items()):
+        typer.echo(f"{language:<5} {entry['correct']:>4}/{entry['posts']:<4} accuracy {entry['accuracy']:.1%}")
+        if errors:
+            for text, expected, got in entry["errors"]:
+                typer.echo(f"      expected {expected}, got {got}: {_one_line(text)}")
+
+
+@app.command("check")
+def check_command(
+    text: str = typer.Argument(..., help="The reply text to check."),
+    platform: str = typer.Option("", "--platform"),
+    lang: Optional[str] = typer.Option(None, "--lang", help="The post's language."),
+    post: str = typer.Option("", "--post", help="The post's text (for echo checks)."),
+    handle: str = typer.Option("", "--handle", help="The author's public handle."),
+    settings_path: Optional[Path] = typer.Option(None, "--settings", help="settings.toml to use."),
+) -> None:
+    """Run the public-safety check on a text; exit 1 when something blocks it."""
+    from monitor.drafting import build_safety_checker
+    from monitor.drafting.base import SafetyContext
+
+    checker = build_safety_checker(_settings(settings_path))
+    findings = checker.check(text, SafetyContext(post_text=post, post_language=lang, platform=platform,
+                                                 author_handle=handle))
+    if not findings:
+        typer.echo("ok: no findings")
+        return
+    for finding in findings:
+        typer.echo(f"{finding.severity}: {finding.code}: {finding.reason}")
+    if any(finding.severity == "block" for finding in findings):
+        raise typer.Exit(code=1)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    value = " ".join((text or "").split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
