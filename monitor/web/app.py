@@ -1,0 +1,465 @@
+"""The approval web app: server-rendered pages over the same `Monitor` the CLI uses.
+
+Routes parse the form, call the service, and render; every decision (who may approve, what
+counts as edited, which findings block, who holds a post) is made in `monitor/decisions.py`,
+so approving here and with `monitor approve` write the same audit events.
+
+Untrusted text (posts, authors, drafts, findings) is only ever rendered by Jinja with
+autoescape on, and the Content-Security-Policy allows scripts and styles from our own
+/static files only, so even a missed escape could not run a script.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
+
+import jinja2
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from models import PostStatus, User, as_utc, utcnow
+from monitor import assignments, reports, users
+from monitor.db import DatabaseError
+from monitor.errors import Conflict, Forbidden, MonitorError, NeedsOverride, NotFound
+from monitor.queue import QueueFilter
+from monitor.web import charts
+from monitor.web.auth import (CSRF_FIELD, LoginThrottle, WebUser, csrf_token, csrf_valid, session_key, session_user,
+                              sign_in, sign_out)
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+STATUSES = ("open", "escalated", "approved", "posted", "rejected", "all")
+ESCALATION_TEAMS = ("legal", "management", "customer_service", "logistics")
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class SignInRequired(Exception):
+    """No valid session: pages redirect to the sign-in form, form posts answer 401."""
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """The queue's filters as they travel in links and hidden form fields."""
+
+    status: str = "open"
+    platform: str = ""
+    language: str = ""
+    flagged: bool = False
+
+    @classmethod
+    def parse(cls, values: dict[str, str]) -> "QueueView":
+        status = values.get("status", "open")
+        return cls(status=status if status in STATUSES else "open", platform=values.get("platform", "")[:40],
+                   language=values.get("language", "")[:8], flagged=values.get("flagged") in ("1", "on", "true"))
+
+    @classmethod
+    def from_query(cls, query: str) -> "QueueView":
+        return cls.parse(dict(parse_qsl(query or "", keep_blank_values=False)))
+
+    def filter(self) -> QueueFilter:
+        return QueueFilter(status=None if self.status == "all" else self.status, platform=self.platform or None,
+                           language=self.language or None, flagged_only=self.flagged)
+
+    def query(self, **extra: Any) -> str:
+        pairs = {"status": self.status, "platform": self.platform, "language": self.language,
+                 "flagged": "1" if self.flagged else ""}
+        pairs.update({k: str(v) for k, v in extra.items() if v is not None})
+        return urlencode({k: v for k, v in pairs.items() if v and not (k == "status" and v == "open")})
+
+    def url(self, post_id: Optional[int] = None) -> str:
+        query = self.query(post=post_id)
+        return "/queue" + ("?" + query if query else "")
+
+
+def _safe_next(value: Optional[str]) -> str:
+    """Only a path on this site (no //host, no scheme) may be a redirect target after sign-in."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/queue"
+
+
+def _parse_day(value: Optional[str]) -> Optional[date]:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def create_app(monitor: Any) -> FastAPI:
+    """The web app for one `Monitor` (which the caller owns and closes)."""
+    settings = monitor.settings
+    zone = ZoneInfo(settings.app.timezone)
+    app = FastAPI(title="Reply monitor", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.monitor = monitor
+    throttle = LoginThrottle()
+
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                                     trim_blocks=True, lstrip_blocks=True)
+    templates = Jinja2Templates(env=environment)
+
+    def local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        if not value:
+            return ""
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return as_utc(moment).astimezone(zone).strftime(fmt)
+
+    def duration(minutes: Any) -> str:
+        if minutes is None:
+            return "–"
+        minutes = int(round(float(minutes)))
+        if minutes < 60:
+            return f"{minutes} min"
+        if minutes < 48 * 60:
+            return f"{minutes // 60} h {minutes % 60:02d} min"
+        return f"{minutes // 1440} d {minutes % 1440 // 60} h"
+
+    def reach(value: Any) -> str:
+        number = int(value or 0)
+        if number >= 1_000_000:
+            return f"{number / 1_000_000:.1f}M"
+        if number >= 10_000:
+            return f"{number // 1000}k"
+        if number >= 1000:
+            return f"{number / 1000:.1f}k"
+        return str(number)
+
+    environment.filters.update(local=local, duration=duration, reach=reach)
+    environment.globals.update(csrf_field=CSRF_FIELD, teams=ESCALATION_TEAMS, statuses=STATUSES)
+
+    # ---- plumbing -------------------------------------------------------------------------------
+    def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+        user = context.get("user")
+        flashes = request.session.pop("flash", []) if "flash" in request.session else []
+        base = {"request": request, "user": user, "csrf": csrf_token(request), "flashes": flashes,
+                "path": request.url.path, "timezone": settings.app.timezone}
+        return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+    def flash(request: Request, kind: str, message: str) -> None:
+        request.session["flash"] = [*request.session.get("flash", []), [kind, message]][-5:]
+
+    def current_user(request: Request) -> WebUser:
+        uid = request.session.get("uid")
+        if not isinstance(uid, int):
+            raise SignInRequired()
+        with monitor.db.session() as session:
+            row = session.get(User, uid)
+            user = session_user(request, row)
+        if user is None:
+            sign_out(request)
+            raise SignInRequired()
+        return user
+
+    def admin_user(user: WebUser = Depends(current_user)) -> WebUser:
+        if not user.is_admin:
+            raise Forbidden(f"{user.name} is {user.role.value}; this page is for admins")
+        return user
+
+    async def check_csrf(request: Request) -> None:
+        if not await csrf_valid(request):
+            raise HTTPException(403, "This form was not sent from this site's own page (missing or wrong CSRF "
+                                     "token). Reload the page and try again.")
+
+    protected = [Depends(check_csrf)]
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(SessionMiddleware, secret_key=session_key(settings, monitor.secrets),
+                       session_cookie="monitor_session", max_age=settings.web.session_hours * 3600,
+                       same_site="lax", https_only=settings.web.secure_cookies)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+        user = None
+        try:
+            user = current_user(request)
+        except SignInRequired:
+            pass
+        except DatabaseError:
+            pass
+        return page(request, "error.html", {"user": user, "status_code": status_code, "message": message},
+                    status_code=status_code)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
+        if request.method in ("GET", "HEAD"):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+        return error_page(request, 401, "Your session has ended. Sign in again; nothing was changed.")
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        messages = {404: "There is no such page.", 405: "That action is not available here."}
+        return error_page(request, exc.status_code, str(exc.detail) if exc.status_code not in messages
+                          else messages[exc.status_code])
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
+        return error_page(request, 400, f"The request was not understood (check: {fields}).")
+
+    @app.exception_handler(MonitorError)
+    async def _monitor_error(request: Request, exc: MonitorError) -> Response:
+        status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) else 409
+        return error_page(request, status, str(exc))
+
+    @app.exception_handler(DatabaseError)
+    async def _database_error(request: Request, exc: DatabaseError) -> Response:
+        return PlainTextResponse(f"The database cannot be used right now: {exc}", status_code=503)
+
+    # ---- sign-in --------------------------------------------------------------------------------
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/")
+    def home() -> RedirectResponse:
+        return RedirectResponse("/queue", status_code=303)
+
+    @app.get("/login")
+    def login_form(request: Request, next: str = "/queue") -> HTMLResponse:
+        return page(request, "login.html", {"user": None, "next": _safe_next(next), "error": None, "username": ""})
+
+    @app.post("/login", dependencies=protected)
+    def login(request: Request, username: str = Form(""), password: str = Form(""),
+              next: str = Form("/queue")) -> Response:
+        username = username.strip()[:64]
+        keys = (f"user:{username.lower()}",)
+        if throttle.blocked(*keys):
+            return page(request, "login.html", {"user": None, "next": _safe_next(next), "username": username,
+                                                "error": "Too many failed attempts; wait a few minutes."},
+                        status_code=429)
+        with monitor.db.session() as session:
+            user = users.authenticate(session, username, password)
+        if user is None:
+            throttle.failed(*keys)
+            return page(request, "login.html", {"user": None, "next": _safe_next(next), "username": username,
+                                                "error": "Wrong user name or password (or the user is disabled)."},
+                        status_code=401)
+        throttle.succeeded(*keys)
+        sign_in(request, user)
+        return RedirectResponse(_safe_next(next), status_code=303)
+
+    @app.post("/logout", dependencies=protected)
+    def logout(request: Request) -> RedirectResponse:
+        held = request.session.get("holding")
+        try:
+            if isinstance(held, int):
+                monitor.release(held, current_user(request).actor)
+        except (SignInRequired, MonitorError):
+            pass
+        sign_out(request)
+        return RedirectResponse("/login", status_code=303)
+
+    # ---- the queue screen ------------------------------------------------------------------------
+    def queue_page(request: Request, user: WebUser, view: QueueView, post_id: Optional[int], *,
+                   status_code: int = 200, error: Optional[str] = None, reply_text: Optional[str] = None,
+                   override_findings: Optional[list[dict[str, Any]]] = None, claim: bool = False) -> HTMLResponse:
+        items = monitor.queue(view.filter())
+        lock_holder, lock_until, holding_until = None, None, None
+        if post_id is None and items:
+            free = [i for i in items if not i.claimed_by or i.claimed_by == user.name]
+            post_id = (free or items)[0].id
+        detail = monitor.show(post_id) if post_id is not None else None
+        if detail is not None and detail.post["status"] in (PostStatus.open, PostStatus.escalated) and claim:
+            held = request.session.get("holding")
+            if isinstance(held, int) and held != post_id:
+                try:
+                    monitor.release(held, user.actor)
+                except NotFound:
+                    pass
+            try:
+                monitor.claim(post_id, user.actor, settings.web.lock_minutes)
+                request.session["holding"] = post_id
+            except Conflict:
+                pass
+            detail = monitor.show(post_id)
+        if detail is not None:
+            post = detail.post
+            until = datetime.fromisoformat(post["claimed_until"]) if post.get("claimed_until") else None
+            if post.get("claimed_by") and until and until > utcnow():
+                if post["claimed_by"] != user.name:
+                    lock_holder, lock_until = post["claimed_by"], until
+                else:
+                    holding_until = until
+        draft = detail.draft if detail else None
+        findings = override_findings if override_findings is not None else (draft or {}).get("findings", [])
+        blocking = [f for f in findings if f.get("severity", "block") == "block"]
+        position = next((i for i, item in enumerate(items) if detail and item.id == detail.post["id"]), None)
+        context = {
+            "user": user, "view": view, "items": items, "detail": detail, "error": error,
+            "reply_text": reply_text if reply_text is not None else (draft or {}).get("text", ""),
+            "findings": findings, "blocking": blocking, "needs_override": override_findings is not None,
+            "lock_holder": lock_holder, "lock_until": lock_until, "holding_until": holding_until,
+            "decidable": bool(detail and detail.post["status"] in (PostStatus.open, PostStatus.escalated)),
+            "position": position, "platforms": sorted({s.platform for s in settings.sources}),
+        }
+        return page(request, "queue.html", context, status_code=status_code)
+
+    @app.get("/queue")
+    def queue_screen(request: Request, post: Optional[str] = None,
+                     user: WebUser = Depends(current_user)) -> HTMLResponse:
+        view = QueueView.parse(dict(request.query_params))
+        post_id = int(post) if post and post.isdigit() else None
+        return queue_page(request, user, view, post_id, claim=True)
+
+    def next_url(view: QueueView, post_id: int) -> str:
+        """Where to go after deciding `post_id`: the item after it in the same list (or before it)."""
+        ids = [item.id for item in monitor.queue(view.filter())]
+        if post_id in ids:
+            at = ids.index(post_id)
+            rest = ids[at + 1:] + list(reversed(ids[:at]))
+            return view.url(rest[0] if rest else None)
+        return view.url(ids[0] if ids else None)
+
+    def act(request: Request, user: WebUser, post_id: int, q: str, action, done: str,
+            reply_text: Optional[str] = None, stay: bool = False) -> Response:
+        view = QueueView.from_query(q)
+        target = view.url(post_id) if stay else next_url(view, post_id)
+        try:
+            action()
+        except NeedsOverride as exc:
+            return queue_page(request, user, view, post_id, status_code=409, error=str(exc), reply_text=reply_text,
+                              override_findings=exc.findings)
+        except Forbidden as exc:
+            return queue_page(request, user, view, post_id, status_code=403, error=str(exc), reply_text=reply_text)
+        except Conflict as exc:
+            return queue_page(request, user, view, post_id, status_code=409, error=str(exc), reply_text=reply_text)
+        flash(request, "ok", done)
+        return RedirectResponse(target, status_code=303)
+
+    @app.post("/posts/{post_id}/approve", dependencies=protected)
+    def approve(request: Request, post_id: int, text: str = Form(""), override_reason: str = Form(""),
+                q: str = Form(""), user: WebUser = Depends(current_user)) -> Response:
+        # The text the person saw (or edited) is what is approved: never "whatever the newest draft is".
+        return act(request, user, post_id, q,
+                   lambda: monitor.approve(post_id, user.actor, text=text, override_reason=override_reason or None),
+                   f"Approved the reply to post {post_id}; it goes out with the next posting run.", reply_text=text)
+
+    @app.post("/posts/{post_id}/propose", dependencies=protected)
+    def propose(request: Request, post_id: int, text: str = Form(""), q: str = Form(""),
+                user: WebUser = Depends(current_user)) -> Response:
+        return act(request, user, post_id, q, lambda: monitor.propose(post_id, user.actor, text),
+                   f"Saved your edit as the draft for post {post_id}; an approver decides.", reply_text=text,
+                   stay=True)
+
+    @app.post("/posts/{post_id}/reject", dependencies=protected)
+    def reject(request: Request, post_id: int, reason: str = Form(""), q: str = Form(""),
+               user: WebUser = Depends(current_user)) -> Response:
+        return act(request, user, post_id, q, lambda: monitor.reject(post_id, user.actor, reason),
+                   f"Rejected the draft for post {post_id}.")
+
+    @app.post("/posts/{post_id}/escalate", dependencies=protected)
+    def escalate(request: Request, post_id: int, to: str = Form("legal"), reason: str = Form(""),
+                 q: str = Form(""), user: WebUser = Depends(current_user)) -> Response:
+        return act(request, user, post_id, q,
+                   lambda: monitor.escalate(post_id, user.actor, to[:60], reason.strip() or None),
+                   f"Escalated post {post_id} to {to[:60]}.")
+
+    @app.post("/posts/{post_id}/assign", dependencies=protected)
+    def assign(request: Request, post_id: int, q: str = Form(""),
+               user: WebUser = Depends(current_user)) -> Response:
+        def take() -> None:
+            with monitor.db.session() as session:
+                assignments.assign(session, post_id, user.actor, settings.web.lock_minutes)
+            request.session["holding"] = post_id
+        return act(request, user, post_id, q, take, f"Post {post_id} is yours.", stay=True)
+
+    @app.post("/posts/{post_id}/release", dependencies=protected)
+    def release(request: Request, post_id: int, q: str = Form(""),
+                user: WebUser = Depends(current_user)) -> Response:
+        return act(request, user, post_id, q, lambda: monitor.release(post_id, user.actor),
+                   f"Released post {post_id} for colleagues.", stay=True)
+
+    # ---- dashboard, sources, audit, users ---------------------------------------------------------
+    @app.get("/dashboard")
+    def dashboard(request: Request, user: WebUser = Depends(current_user)) -> HTMLResponse:
+        with monitor.db.session() as session:
+            figures = reports.dashboard(session, utcnow(), settings.app.timezone, settings.web.dashboard_days)
+        labels = [day.strftime("%m-%d") for day in figures.days]
+        lines = []
+        for index, series in enumerate(figures.answer_series):
+            lines += [(f"{series.channel} p50", series.p50, index, False), (f"{series.channel} p90", series.p90, index, True)]
+        answer_chart = charts.line_chart(labels, lines)
+        flagged_chart = charts.stacked_bars(labels, list(figures.flagged_by_reason.items()))
+        return page(request, "dashboard.html", {"user": user, "figures": figures, "answer_chart": answer_chart,
+                                                "flagged_chart": flagged_chart, "labels": labels})
+
+    @app.get("/decisions.csv")
+    def decisions_csv(request: Request, since: Optional[str] = None, until: Optional[str] = None,
+                      user: WebUser = Depends(current_user)) -> StreamingResponse:
+        start, end = _parse_day(since), _parse_day(until)
+        with monitor.db.session() as session:
+            rows = list(reports.decision_rows(session, reports.day_start_utc(start, zone) if start else None,
+                                              reports.day_start_utc(end + timedelta(days=1), zone) if end else None))
+        name = f"decisions-{utcnow():%Y%m%d-%H%M}.csv"
+        return StreamingResponse(reports.to_csv(rows), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.get("/sources")
+    def sources(request: Request, user: WebUser = Depends(current_user)) -> HTMLResponse:
+        return page(request, "sources.html", {"user": user, "sources": monitor.sources(), "now": utcnow().isoformat()})
+
+    @app.get("/audit")
+    def audit(request: Request, actor: str = "", action: str = "", post_id: str = "", date_from: str = "",
+              date_to: str = "", page_number: str = "1", user: WebUser = Depends(current_user)) -> HTMLResponse:
+        size = 100
+        number = int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
+        start, end = _parse_day(date_from), _parse_day(date_to)
+        problems = [name for name, raw, parsed in (("from", date_from, start), ("to", date_to, end)) if raw and not parsed]
+        if post_id and not post_id.strip().isdigit():
+            problems.append("post id")
+        filters = reports.AuditFilter(
+            actor=actor.strip() or None, action=action.strip() or None,
+            post_id=int(post_id) if post_id.strip().isdigit() else None,
+            since=reports.day_start_utc(start, zone) if start else None,
+            until=reports.day_start_utc(end + timedelta(days=1), zone) if end else None,
+            limit=size + 1, offset=(number - 1) * size)
+        with monitor.db.session() as session:
+            events = reports.audit_log(session, filters)
+            actors, actions = reports.audit_vocabulary(session)
+        query = {"actor": actor, "action": action, "post_id": post_id, "date_from": date_from, "date_to": date_to}
+        return page(request, "audit.html", {
+            "user": user, "events": events[:size], "more": len(events) > size, "number": number, "filters": query,
+            "actors": actors, "actions": actions, "problems": problems,
+            "query": urlencode({k: v for k, v in query.items() if v})})
+
+    @app.get("/users")
+    def users_page(request: Request, user: WebUser = Depends(admin_user)) -> HTMLResponse:
+        with monitor.db.session() as session:
+            rows = users.list_users(session)
+        return page(request, "users.html", {"user": user, "users": rows})
+
+    @app.get("/settings")
+    def settings_page(request: Request, user: WebUser = Depends(admin_user)) -> HTMLResponse:
+        # Settings hold no secrets (settings.toml refuses them); secrets are shown only as set / not set.
+        sections = settings.model_dump(mode="json", exclude={"sources", "path"})
+        secret_names = {"web.secret_key": bool(monitor.secrets.get("web", "secret_key"))}
+        return page(request, "settings.html", {"user": user, "sections": sections, "sources": settings.sources,
+                                               "path": settings.path, "secret_names": secret_names})
+
+    return app

@@ -1,0 +1,76 @@
+// Reply monitor: keyboard shortcuts for the queue screen. No inline scripts anywhere
+// (the Content-Security-Policy forbids them); everything works without this file too.
+(function () {
+  "use strict";
+
+  function $(id) { return document.getElementById(id); }
+
+  function say(message) {
+    var status = $("key-status");
+    if (!status) { return; }
+    status.textContent = message;
+    window.clearTimeout(say.timer);
+    say.timer = window.setTimeout(function () { status.textContent = ""; }, 2500);
+  }
+
+  function move(step) {
+    var links = Array.prototype.slice.call(document.querySelectorAll("#queue-items a[data-post]"));
+    if (!links.length) { return; }
+    var at = links.findIndex(function (a) { return a.parentElement.classList.contains("selected"); });
+    var target = at < 0 ? links[0] : links[at + step];
+    if (target) { window.location.assign(target.href); } else { say(step > 0 ? "last post" : "first post"); }
+  }
+
+  function focusField(id, label) {
+    var field = $(id);
+    if (!field) { say(label); return; }
+    field.focus();
+    if (field.setSelectionRange && field.value !== undefined && field.tagName === "TEXTAREA") {
+      field.setSelectionRange(field.value.length, field.value.length);
+    }
+  }
+
+  function submitWith(buttonId, missing) {
+    var button = $(buttonId);
+    if (!button) { say(missing); return; }
+    if (button.form.requestSubmit) { button.form.requestSubmit(button); } else { button.click(); }
+  }
+
+  document.addEventListener("submit", function (event) {
+    // One click, one decision: a double press must not send the form twice.
+    var form = event.target;
+    if (form.dataset.sent) { event.preventDefault(); return; }
+    form.dataset.sent = "1";
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (!document.body.classList.contains("queue-page")) { return; }
+    var target = event.target;
+    var typing = target && target.closest && target.closest("input, textarea, select");
+    if (typing) {
+      if (event.key === "Escape") { target.blur(); event.preventDefault(); }
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && target.form) {
+        var primary = target.form.querySelector("[data-primary]") || target.form.querySelector("button[type=submit]");
+        event.preventDefault();
+        if (primary) { target.form.requestSubmit(primary); }
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var handled = true;
+    switch (event.key) {
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "a": submitWith("approve-button", "approving needs the approver role"); break;
+      case "e": focusField("reply-text", "nothing to edit here"); break;
+      case "r": focusField("reject-reason", "rejecting needs the approver role"); break;
+      case "x": focusField("escalate-reason", "nothing to escalate here"); break;
+      case "?":
+        var help = $("keys-help");
+        if (help) { help.hidden = !help.hidden; }
+        break;
+      default: handled = false;
+    }
+    if (handled) { event.preventDefault(); }
+  });
+})();
