@@ -1,20 +1,25 @@
 """Poll one source: each page and the bookmark it allows are committed in one transaction
 (Singer-style), so a failure half-way keeps what was stored and never skips what was not.
 Platform problems become the source's health (rate-limited until, needs re-authorisation,
-last error); they never escape as tracebacks."""
+last error); they never escape as tracebacks.
+
+`SourcePoll` is the same poll taken one page at a time, so that the daemon can interleave
+sources (a huge backlog on one never keeps another's new posts waiting) and stop between pages.
+"""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from connectors.base import AuthExpired, CollectedItem, Connector, ConnectorError, RateLimited
+from connectors.base import AuthExpired, CollectedItem, Connector, ConnectorError, Page, RateLimited
 from models import Source, as_utc, utcnow
 from monitor import audit
-from monitor.db import Database
+from monitor.db import Database, DatabaseError
 from monitor.store import store_items
 
 log = logging.getLogger(__name__)
@@ -31,48 +36,138 @@ class PollResult:
     rate_limited_until: Optional[datetime] = None
     needs_reauth: bool = False
     skipped: Optional[str] = None   # why the source was not polled at all
+    complete: bool = True           # False: stopped between pages on purpose (more may be waiting)
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.skipped is None
 
 
+class LeaseLost(Exception):
+    """Another worker holds the source now (ours expired): stop without touching it."""
+
+
+class SourcePoll:
+    """One poll of one source, advanced a page at a time: `start()`, `step()`..., `finish()`.
+
+    With `lease_owner`, every page is stored only while that worker still holds the source's
+    lease (checked under a row lock in the page's transaction), so a worker that stalled past
+    its lease can never move a bookmark that its successor already moved.
+    """
+
+    def __init__(self, db: Database, source_name: str, connector: Connector,
+                 due: Callable[[CollectedItem], datetime], *, force: bool = False,
+                 now: Optional[datetime] = None, lease_owner: Optional[str] = None):
+        self.db, self.connector, self.due, self.force = db, connector, due, force
+        self.now = now or utcnow()
+        self.lease_owner = lease_owner
+        self.result = PollResult(source=source_name)
+        self.finished = False
+        self._pages: Optional[Iterator[Page]] = None
+        self._source_id: Optional[int] = None
+        self._platform = ""
+
+    @property
+    def name(self) -> str:
+        return self.result.source
+
+    def start(self) -> bool:
+        """False when the source must not be asked now (rate-limited): `result.skipped` says why."""
+        with self.db.session() as session:
+            source = session.exec(select(Source).where(Source.name == self.name)).one()
+            if source.rate_limited_until and as_utc(source.rate_limited_until) > self.now and not self.force:
+                self.result.skipped = f"rate-limited until {as_utc(source.rate_limited_until):%Y-%m-%d %H:%M} UTC"
+                self.result.rate_limited_until = source.rate_limited_until
+                self.finished = True
+                return False
+            bookmark, self._source_id, self._platform = source.bookmark, source.id, source.platform
+        try:
+            self._pages = iter(self.connector.collect(bookmark))
+        except Exception as exc:  # a connector may fail before yielding anything
+            self._failed(exc)
+        return True
+
+    def step(self) -> bool:
+        """Fetch and store one page; False when the poll is over (done or failed)."""
+        if self._pages is None or self.result.error is not None:
+            return False
+        try:
+            page = next(self._pages)
+        except StopIteration:
+            return False
+        except Exception as exc:
+            self._failed(exc)
+            return False
+        try:
+            try:
+                stored = self._store(page)
+            except IntegrityError:  # another source stored the same post at the same moment: once more
+                stored = self._store(page)
+        except (LeaseLost, DatabaseError):
+            raise
+        except Exception as exc:  # odd data the store cannot take: recorded, the bookmark not moved
+            self._failed(exc)
+            return False
+        self.result.pages += 1
+        self.result.new += stored.new
+        self.result.updated += stored.updated
+        return True
+
+    def _store(self, page: Page):
+        with self.db.session() as session:
+            source = session.get(Source, self._source_id, with_for_update=self.lease_owner is not None)
+            if self.lease_owner is not None and source.lease_owner != self.lease_owner:
+                raise LeaseLost(f"{self.name} is now polled by {source.lease_owner or 'nobody'}")
+            stored = store_items(session, self._platform, self._source_id, page.items, self.due)
+            if page.bookmark is not None:
+                source.bookmark = page.bookmark
+            source.items_collected += stored.new
+            session.add(source)
+        return stored
+
+    def _failed(self, exc: BaseException) -> None:
+        result = self.result
+        if isinstance(exc, RateLimited):
+            result.error, result.rate_limited_until = str(exc), as_utc(exc.until)
+        elif isinstance(exc, AuthExpired):
+            result.error, result.needs_reauth = str(exc), True
+        elif isinstance(exc, ConnectorError):
+            result.error = str(exc)
+        else:  # a connector bug must not stop the other sources
+            log.error("connector %s crashed", self.name, exc_info=(type(exc), exc, exc.__traceback__))
+            result.error = f"unexpected {type(exc).__name__} in the {self._platform} connector: {exc}"
+
+    def close(self) -> None:
+        """Drop the connector's page iterator (its HTTP session state) without recording anything."""
+        pages, self._pages = self._pages, None
+        if pages is not None and hasattr(pages, "close"):
+            try:
+                pages.close()
+            except Exception:  # closing a broken generator must not hide the poll's outcome
+                log.exception("closing the page iterator of %s failed", self.name)
+
+    def finish(self, *, complete: bool = True) -> PollResult:
+        """Record the source's health. `complete=False`: stopped between pages on purpose."""
+        if self.finished:
+            return self.result
+        self.finished = True
+        self.close()
+        self.result.complete = complete or self.result.error is not None
+        if self._source_id is not None:
+            _record_health(self.db, self._source_id, self.result, self.now)
+        return self.result
+
+
 def poll_source(db: Database, source_name: str, connector: Connector,
                 due: Callable[[CollectedItem], datetime], *, force: bool = False,
                 now: Optional[datetime] = None) -> PollResult:
     """Collect everything new from one source. `force` ignores a recorded rate-limit window."""
-    now = now or utcnow()
-    result = PollResult(source=source_name)
-    with db.session() as session:
-        source = session.exec(select(Source).where(Source.name == source_name)).one()
-        if source.rate_limited_until and as_utc(source.rate_limited_until) > now and not force:
-            result.skipped = f"rate-limited until {as_utc(source.rate_limited_until):%Y-%m-%d %H:%M} UTC"
-            result.rate_limited_until = source.rate_limited_until
-            return result
-        bookmark, source_id, platform = source.bookmark, source.id, source.platform
-    try:
-        for page in connector.collect(bookmark):
-            with db.session() as session:
-                stored = store_items(session, platform, source_id, page.items, due)
-                source = session.get(Source, source_id)
-                if page.bookmark is not None:
-                    source.bookmark = page.bookmark
-                source.items_collected += stored.new
-                session.add(source)
-            result.pages += 1
-            result.new += stored.new
-            result.updated += stored.updated
-    except RateLimited as exc:
-        result.error, result.rate_limited_until = str(exc), as_utc(exc.until)
-    except AuthExpired as exc:
-        result.error, result.needs_reauth = str(exc), True
-    except ConnectorError as exc:
-        result.error = str(exc)
-    except Exception as exc:  # a connector bug must not stop the other sources
-        log.exception("connector %s crashed", source_name)
-        result.error = f"unexpected {type(exc).__name__} in the {platform} connector: {exc}"
-    _record_health(db, source_id, result, now)
-    return result
+    poll = SourcePoll(db, source_name, connector, due, force=force, now=now)
+    if not poll.start():
+        return poll.result
+    while poll.step():
+        pass
+    return poll.finish()
 
 
 def _record_health(db: Database, source_id: int, result: PollResult, now: datetime) -> None:

@@ -9,9 +9,11 @@ blindly. When the platform cannot tell, the row waits for a person (`needs_perso
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Optional
+from typing import Callable, Collection, Optional
 
 from sqlalchemy import or_, update
 from sqlmodel import col, select
@@ -73,27 +75,72 @@ def _finish(db: Database, outbox_id: int, state: OutboxState, *, actor: str, err
                      error=error, how=how or None)
 
 
+def _this_machine() -> str:
+    """Host name plus PID namespace: two containers sharing a host name never mistake each
+    other's process ids for their own."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()}/{namespace}"
+
+
+def worker_identity(name: Optional[str] = None) -> str:
+    """"[name@]host/pidns:pid": who claims an outbox row or a source lease. Rows of a worker named
+    this way are released at once when its process is gone (see `worker_gone`)."""
+    return f"{name + '@' if name else ''}{_this_machine()}:{os.getpid()}"
+
+
+def worker_gone(worker: Optional[str]) -> bool:
+    """True only when `worker` (see `worker_identity`) was a process on this machine, in this PID
+    namespace, that no longer exists. Any other worker counts as alive (its rows wait for the
+    timeout instead): a wrong "gone" could send a reply twice, a wrong "alive" only waits."""
+    if not worker:
+        return False
+    machine, _, pid = worker.rsplit("@", 1)[-1].rpartition(":")
+    if machine != _this_machine() or not pid.isdigit() or int(pid) in (0, os.getpid()):
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but belongs to someone else
+        return False
+    return False
+
+
 def mark_stale_sending(db: Database, now: Optional[datetime] = None) -> int:
-    """Rows left `sending` by a dead worker become `uncertain` (they may have been posted)."""
+    """Rows left `sending` by a dead worker become `uncertain` (they may have been posted): at
+    once when that worker was a process on this machine that is gone, else after STALE_SENDING."""
     cutoff = (now or utcnow()) - STALE_SENDING
     with db.session() as session:
+        workers = set(session.exec(select(OutboxReply.worker).where(
+            col(OutboxReply.state) == OutboxState.sending.value)))
+        gone = sorted(w for w in workers if worker_gone(w))
         changed = session.execute(update(OutboxReply)
                                   .where(col(OutboxReply.state) == OutboxState.sending.value,
-                                         or_(col(OutboxReply.sending_since).is_(None), col(OutboxReply.sending_since) < cutoff))
+                                         or_(col(OutboxReply.sending_since).is_(None), col(OutboxReply.sending_since) < cutoff,
+                                             col(OutboxReply.worker).in_(gone)))
                                   .values(state=OutboxState.uncertain.value, updated_at=utcnow(),
                                           last_error="the worker stopped while posting; checking the platform before anything else"))
         return changed.rowcount
 
 
 def send_approved(db: Database, connector_for: Callable[[Post], Connector], worker: str, *, limit: int = 100,
-                  actor: str = "poster") -> SendReport:
-    """Reconcile uncertain replies, then send pending ones. Safe to run concurrently."""
+                  actor: str = "poster", skip_sources: Collection[int] = ()) -> SendReport:
+    """Reconcile uncertain replies, then send pending ones. Safe to run concurrently.
+
+    `skip_sources`: source ids whose replies wait this time (the daemon's platforms that said
+    "not before T"), so they neither call the platform nor hold up the replies behind them."""
     report = SendReport()
     mark_stale_sending(db)
     with db.session() as session:
-        rows = list(session.exec(select(OutboxReply.id, OutboxReply.state).where(
+        query = select(OutboxReply.id, OutboxReply.state).where(
             col(OutboxReply.state).in_([OutboxState.uncertain.value, OutboxState.pending.value]))
-            .order_by(col(OutboxReply.id)).limit(limit)))
+        if skip_sources:
+            query = query.join(Post, col(Post.id) == col(OutboxReply.post_id)).where(
+                or_(col(Post.source_id).is_(None), col(Post.source_id).not_in(list(skip_sources))))
+        rows = list(session.exec(query.order_by(col(OutboxReply.id)).limit(limit)))
     for outbox_id, state in rows:
         if state == OutboxState.uncertain.value:
             _reconcile(db, outbox_id, connector_for, worker, report, actor)

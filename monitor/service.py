@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -21,7 +20,7 @@ from monitor.decisions import Actor
 from monitor.drafting.base import SafetyContext
 from monitor.errors import Conflict, NotFound
 from monitor.settings import SecretStore, Settings, SettingsError, SourceSettings
-from monitor.sla import due_time
+from monitor.sla import due_for
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class Monitor:
         self.environ = environ
         self.secrets = SecretStore(settings, environ)
         self.db = Database(settings.app.database_url)
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = outbox.worker_identity()
         self._connectors: dict[str, Connector] = {}
 
     # ---- set-up -------------------------------------------------------------------------------
@@ -124,10 +123,7 @@ class Monitor:
 
     # ---- pipeline -----------------------------------------------------------------------------
     def due(self, item: CollectedItem) -> datetime:
-        sla = self.settings.sla
-        return due_time(item.created_at, first_answer_minutes=sla.first_answer_minutes,
-                        day_start=sla.business_day_start, day_end=sla.business_day_end,
-                        timezone=self.settings.app.timezone)
+        return due_for(self.settings, item.created_at)
 
     def poll(self, source: Optional[str] = None, *, force: bool = False) -> list[collect.PollResult]:
         names = [source] if source else [s.name for s in self.settings.sources if s.enabled]

@@ -26,30 +26,41 @@ def compute(session: Session, now: datetime) -> dict[str, Any]:
     answer_minutes: dict[str, list[float]] = defaultdict(list)
     breaches: dict[str, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
+    open_by_channel: dict[str, int] = defaultdict(int)
+    overdue_by_channel: dict[str, int] = defaultdict(int)
     open_posts = [p for p in posts if p.status == "open"]
     for post in posts:
         by_status[post.status] += 1
         counts[post.platform] += 1
         created = as_utc(post.created_at)
+        overdue = post.status == "open" and post.due_at is not None and now > as_utc(post.due_at)
+        if post.status == "open":
+            open_by_channel[post.platform] += 1
+            overdue_by_channel[post.platform] += int(overdue)
         if post.answered_at:
             answer_minutes[post.platform].append((as_utc(post.answered_at) - created).total_seconds() / 60)
             late = post.due_at and as_utc(post.answered_at) > as_utc(post.due_at)
         else:
-            late = post.status == "open" and post.due_at and now > as_utc(post.due_at)
+            late = overdue
         if late:
             breaches[post.platform] += 1
     oldest = min(open_posts, key=lambda p: as_utc(p.created_at), default=None)
     sent = len(list(session.exec(select(OutboxReply.id).where(OutboxReply.state == "sent"))))
-    channels = {
-        platform: {
+    channels = {}
+    for platform in sorted(counts):
+        minutes = answer_minutes[platform]
+        judged = len(minutes) + overdue_by_channel[platform]   # answered, or already late without an answer
+        channels[platform] = {
             "posts": counts[platform],
-            "answered": len(answer_minutes[platform]),
-            "answer_minutes_p50": percentile(answer_minutes[platform], 0.5),
-            "answer_minutes_p90": percentile(answer_minutes[platform], 0.9),
+            "answered": len(minutes),
+            "answer_minutes_p50": percentile(minutes, 0.5),
+            "answer_minutes_p90": percentile(minutes, 0.9),
+            "answer_minutes_p95": percentile(minutes, 0.95),
             "sla_breaches": breaches[platform],
+            "breach_rate": round(breaches[platform] / judged, 3) if judged else None,
+            "open": open_by_channel[platform],
+            "overdue_open": overdue_by_channel[platform],
         }
-        for platform in sorted(counts)
-    }
     return {
         "posts": len(posts),
         "by_status": dict(by_status),
