@@ -4,7 +4,8 @@ Every platform here lists newest first, so a run cannot know the new bookmark un
 back to the old one. The rule (Singer's "progress, then finalise"): pages are yielded without a
 bookmark while walking back, and the new bookmark is yielded once the walk reached the old one,
 on an empty closing `Page`. A failure or a break-off half-way therefore leaves the stored
-bookmark where it was; the next run walks the same way again and the store de-duplicates.
+bookmark where it was; the next run walks the same way again and the store de-duplicates. A run
+that stops at `max_pages` records where to go on from (`StreamWalk`), so nothing is skipped.
 
 A bookmark is a JSON object with one entry per stream (mentions, search, comments, ...), so a
 run that finished one stream keeps that progress even when a later stream fails.
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
-from connectors.base import CollectedItem, MalformedPayload
+from connectors.base import AuthExpired, CollectedItem, ConnectorError, MalformedPayload, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -119,24 +120,111 @@ class Entry:
 FetchPage = Callable[[Optional[str]], tuple[list[Entry], Optional[str]]]
 
 
-def walk_back(fetch: FetchPage, mark: Mark, *, floor: datetime, max_pages: int,
-              where: str, ordered: bool = True) -> Iterator[list[Entry]]:
-    """Fetch pages (newest first) until one goes past the mark or the back-fill floor, or the
-    listing ends. Yields the new entries of each page. Bounded by `max_pages`. `ordered=False`
-    for listings whose order is not documented: then every page is read."""
-    cursor: Optional[str] = None
-    for _ in range(max_pages):
-        entries, next_cursor = fetch(cursor)
-        new = [e for e in entries if e.created >= floor and mark.is_new(e.created, e.external_id)]
-        yield new
-        reached = ordered and any(e.created < floor or mark.is_behind(e.created) for e in entries)
-        if reached or not next_cursor or not entries:
-            return
-        if next_cursor == cursor:
-            raise MalformedPayload(f"{where}: pagination does not advance (same cursor twice)")
-        cursor = next_cursor
-    log.warning("%s: stopped after %d pages without reaching the last collected item; raise "
-                "max_pages or poll more often, older items of this run are skipped", where, max_pages)
+class StreamWalk:
+    """One stream's walk in one run, over one or more newest-first listings (a subreddit's
+    comments; the comments of each Facebook post), bounded by `max_pages` pages per listing.
+
+    The stream's stored value is its floor mark (`{"recent": ...}`: everything newer is stored).
+    When a listing stops at `max_pages` before reaching the floor, the run ends with the floor
+    kept and a `resume` entry added: the mark to finalise to (`top`, covering what this run
+    stored) and, per unfinished listing, the cursor to go on from (`after`). The next run walks
+    only those listings, from their cursors down to the floor (Singer's "progress, then
+    finalise"), and then finalises to `top`; items newer than `top` wait for the run after. A
+    value without `resume` (as stored before resuming existed) is a plain floor.
+
+    A resume cursor the platform no longer accepts (an error, or an empty page where more was
+    promised) makes that listing walk from the newest again: re-collecting is harmless, the
+    store de-duplicates.
+    """
+
+    def __init__(self, value: Any, *, floor_time: datetime, max_pages: int, where: str):
+        self.floor = Mark.load(value)
+        self.floor_time, self.max_pages, self.where = floor_time, max_pages, where
+        self.top, self.pending = self._load_resume(value)
+        self.seen: list[tuple[datetime, str]] = []
+        self.left: dict[str, str] = {}  # listings stopped at max_pages -> the cursor to go on from
+
+    @property
+    def resuming(self) -> bool:
+        return bool(self.pending)
+
+    def _load_resume(self, value: Any) -> tuple[Mark, dict[str, str]]:
+        resume = value.get("resume") if isinstance(value, dict) else None
+        if resume is None:
+            return self.floor, {}
+        after = resume.get("after") if isinstance(resume, dict) else None
+        if not isinstance(after, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                                  for k, v in after.items()):
+            log.warning("%s: the stored resume point is not readable; walking from the newest to the "
+                        "last finished bookmark", self.where)
+            return self.floor, {}
+        # The top never lies below the floor, even if its stored form is damaged.
+        return self.floor.advanced(Mark.load(resume.get("top")).recent), dict(after)
+
+    def listings(self, fresh: Sequence[str], known: Optional[Sequence[str]] = None) -> list[str]:
+        """What to walk this run: the unfinished listings while resuming (those still `known`,
+        when given: a deleted post has nothing left to collect), otherwise `fresh`."""
+        if not self.resuming:
+            return list(fresh)
+        if known is None:
+            return list(self.pending)
+        gone = [key for key in self.pending if key not in set(known)]
+        if gone:
+            log.info("%s: %d unfinished listing(s) are no longer listed; nothing left there to resume",
+                     self.where, len(gone))
+        return [key for key in self.pending if key not in gone]
+
+    def walk(self, key: str, fetch: FetchPage, *, ordered: bool = True) -> Iterator[list[Entry]]:
+        """Fetch pages (newest first) until one goes past the floor mark or the back-fill floor,
+        or the listing ends. Yields the new entries of each page. `ordered=False` for listings
+        whose order is not documented: then every page is read."""
+        cursor = self.pending.get(key) if self.resuming else None
+        resumed = cursor is not None
+        pages = 0
+        while pages < self.max_pages:
+            try:
+                entries, next_cursor = fetch(cursor)
+            except (RateLimited, AuthExpired, MalformedPayload):
+                raise
+            except ConnectorError as exc:  # e.g. Graph's "invalid cursor", Google's "invalid page token"
+                if not resumed:
+                    raise
+                log.warning("%s: the platform refused the resume point (%s); walking from the newest "
+                            "again", self.where, exc)
+                cursor, resumed = None, False
+                continue
+            if resumed and not entries:
+                log.warning("%s: nothing listed after the resume point; walking from the newest again", self.where)
+                cursor, resumed = None, False
+                continue
+            resumed = False
+            pages += 1
+            new = [e for e in entries if e.created >= self.floor_time and self.floor.is_new(e.created, e.external_id)]
+            self.seen.extend((e.created, e.external_id) for e in new)
+            yield new
+            reached = ordered and any(e.created < self.floor_time or self.floor.is_behind(e.created) for e in entries)
+            if reached or not next_cursor or not entries:
+                return
+            if next_cursor == cursor:
+                raise MalformedPayload(f"{self.where}: pagination does not advance (same cursor twice)")
+            cursor = next_cursor
+        assert cursor is not None  # the loop only goes on with a next cursor
+        self.left[key] = cursor
+        log.warning("%s: stopped after %d pages before reaching the last collected item; the next "
+                    "poll goes on from there (raise max_pages or poll more often)", self.where, self.max_pages)
+
+    def value(self) -> Optional[dict[str, Any]]:
+        """The stream's bookmark value after this run (store it only after the pages it covers)."""
+        if self.resuming:
+            # Only what is not newer than the top: a walk from the newest (after a refused resume
+            # point) saw one listing's newest items, which other listings have not been walked to.
+            top_time = self.top.newest
+            top = self.top.advanced([s for s in self.seen if top_time is not None and s[0] <= top_time])
+        else:
+            top = self.floor.advanced(self.seen)
+        if not self.left:
+            return top.dump()
+        return {**(self.floor.dump() or {}), "resume": {"top": top.dump() or {"recent": {}}, "after": dict(self.left)}}
 
 
 def backfill_floor(days: int) -> datetime:

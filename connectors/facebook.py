@@ -14,8 +14,8 @@ from typing import Any, Iterator, Mapping, Optional
 
 from connectors._graph import GraphClient, graph_options, graph_token
 from connectors._options import Options
-from connectors._paging import (Entry, Mark, backfill_floor, dump_bookmark, load_bookmark, need,
-                                now_utc, optional_int, parse_time, walk_back)
+from connectors._paging import (OVERLAP, Entry, Mark, StreamWalk, backfill_floor, dump_bookmark,
+                                load_bookmark, need, now_utc, optional_int, parse_time)
 from connectors.base import (CollectedItem, Connector, Page, PostRejected,
                              ReplyTarget, Secrets)
 
@@ -52,7 +52,7 @@ class FacebookConnector(Connector):
 
     def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
         marks = load_bookmark(bookmark, self.name)
-        posts_mark, comments_mark = Mark.load(marks.get("posts")), Mark.load(marks.get("comments"))
+        posts_mark = Mark.load(marks.get("posts"))
         floor = backfill_floor(self.backfill_days)
         since = now_utc() - timedelta(days=self.lookback_days)
 
@@ -77,19 +77,20 @@ class FacebookConnector(Connector):
                 break
         marks["posts"] = posts_mark.advanced(seen_posts).dump()
 
-        seen_comments: list[tuple[Any, str]] = []
-        newest = comments_mark.newest
-        for post in posts:
-            if newest is not None and post["updated"] is not None and post["updated"] < newest - timedelta(minutes=5):
-                continue  # no comment since the last run (Facebook updates a post's time on comments)
-            fetch = lambda cursor, post_id=post["id"]: self._comments_page(post_id, cursor)  # noqa: E731
-            for entries in walk_back(fetch, comments_mark, floor=floor, max_pages=self.max_pages,
-                                     where=f"facebook comments of {post['id']}"):
-                seen_comments.extend((e.created, e.external_id) for e in entries)
+        walk = StreamWalk(marks.get("comments"), floor_time=floor, max_pages=self.max_pages,
+                          where="facebook comments")
+        newest = walk.floor.newest
+        # No comment since the last run when a post's time is older (Facebook updates it on comments).
+        fresh = [post["id"] for post in posts if newest is None or post["updated"] is None
+                 or post["updated"] >= newest - OVERLAP]
+        # While resuming, only the posts left unfinished are walked (on from their cursors).
+        for post_id in walk.listings(fresh, known=[post["id"] for post in posts]):
+            fetch = lambda cursor, post_id=post_id: self._comments_page(post_id, cursor)  # noqa: E731
+            for entries in walk.walk(post_id, fetch):
                 items = [e.item for e in entries if e.item is not None]
                 if items:
                     yield Page(items)
-        marks["comments"] = comments_mark.advanced(seen_comments).dump()
+        marks["comments"] = walk.value()
         yield Page([], dump_bookmark(marks))
 
     def _read_post(self, raw: Any) -> dict[str, Any]:

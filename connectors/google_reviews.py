@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Iterator, Mapping, Optional
 
 import google.auth.exceptions
@@ -19,8 +19,8 @@ from google.oauth2.credentials import Credentials
 
 from connectors._http import install_log_scrubbing, platform_session, register_secret, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, Mark, backfill_floor, dump_bookmark, load_bookmark, need,
-                                now_utc, parse_time, walk_back)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
+                                now_utc, parse_time)
 from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
@@ -81,15 +81,14 @@ class GoogleReviewsConnector(Connector):
 
     def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
         marks = load_bookmark(bookmark, self.name)
-        mark = Mark.load(marks.get("reviews"))
-        seen: list[tuple[datetime, str]] = []
-        for entries in walk_back(self._reviews_page, mark, floor=backfill_floor(self.backfill_days),
-                                 max_pages=self.max_pages, where="google reviews"):
-            seen.extend((e.created, e.external_id) for e in entries)
-            items = [e.item for e in entries if e.item is not None]
-            if items:
-                yield Page(items)
-        marks["reviews"] = mark.advanced(seen).dump()
+        walk = StreamWalk(marks.get("reviews"), floor_time=backfill_floor(self.backfill_days),
+                          max_pages=self.max_pages, where="google reviews")
+        for listing in walk.listings(["reviews"]):  # one listing; its cursor is Google's pageToken
+            for entries in walk.walk(listing, self._reviews_page):
+                items = [e.item for e in entries if e.item is not None]
+                if items:
+                    yield Page(items)
+        marks["reviews"] = walk.value()
         yield Page([], dump_bookmark(marks))
 
     def _reviews_page(self, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:

@@ -12,8 +12,8 @@ from typing import Any, Iterator, Mapping, Optional
 
 from connectors._graph import GraphClient, graph_options, graph_token
 from connectors._options import Options
-from connectors._paging import (Entry, Mark, backfill_floor, dump_bookmark, load_bookmark, need,
-                                now_utc, optional_int, parse_time, walk_back)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
+                                now_utc, optional_int, parse_time)
 from connectors.base import (CollectedItem, Connector, MalformedPayload, Page, PostRejected,
                              ReplyTarget, Secrets)
 
@@ -65,11 +65,12 @@ class InstagramConnector(Connector):
 
     def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
         marks = load_bookmark(bookmark, self.name)
-        mark = Mark.load(marks.get("comments"))
         floor = backfill_floor(self.backfill_days)
+        walk = StreamWalk(marks.get("comments"), floor_time=floor, max_pages=self.max_pages,
+                          where="instagram comments")
         since = now_utc() - timedelta(days=self.lookback_days)
 
-        media: list[tuple[str, Optional[str]]] = []
+        media: dict[str, tuple[Optional[str], Any]] = {}  # id -> (permalink, comments_count)
         cursor: Optional[str] = None
         for _ in range(self.max_pages):
             data, cursor = self.graph.page(self.account_id, "media", cursor, action="reading media",
@@ -81,22 +82,19 @@ class InstagramConnector(Connector):
                 if created < since:
                     older = True
                     continue
-                if raw.get("comments_count") == 0:
-                    continue
-                media.append((media_id, raw.get("permalink")))
+                media[media_id] = (raw.get("permalink"), raw.get("comments_count"))
             if older or not cursor:
                 break
 
-        seen: list[tuple[Any, str]] = []
-        for media_id, permalink in media:
-            fetch = lambda cursor, m=media_id, p=permalink: self._comments_page(m, p, cursor)  # noqa: E731
-            for entries in walk_back(fetch, mark, floor=floor, max_pages=self.max_pages,
-                                     where=f"instagram comments of {media_id}", ordered=False):
-                seen.extend((e.created, e.external_id) for e in entries)
+        # While resuming, only the media left unfinished are walked (on from their cursors).
+        fresh = [media_id for media_id, (_, count) in media.items() if count != 0]
+        for media_id in walk.listings(fresh, known=list(media)):
+            fetch = lambda cursor, m=media_id, p=media[media_id][0]: self._comments_page(m, p, cursor)  # noqa: E731
+            for entries in walk.walk(media_id, fetch, ordered=False):
                 items = [e.item for e in entries if e.item is not None]
                 if items:
                     yield Page(items)
-        marks["comments"] = mark.advanced(seen).dump()
+        marks["comments"] = walk.value()
         yield Page([], dump_bookmark(marks))
 
     def _comments_page(self, media_id: str, permalink: Optional[str],

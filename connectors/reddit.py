@@ -31,8 +31,8 @@ from prawcore.sessions import FiniteRetryStrategy
 
 from connectors._http import install_log_scrubbing, register_secret, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, Mark, backfill_floor, dump_bookmark, load_bookmark, need,
-                                now_utc, optional_int, parse_time, walk_back)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
+                                now_utc, optional_int, parse_time)
 from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
@@ -199,16 +199,15 @@ class RedditConnector(Connector):
                 streams.append(("submissions", f"r/{combined}/new", {}))
         yielded: set[str] = set()  # an item found by two streams is stored once per run
         for stream, path, params in streams:
-            mark = Mark.load(marks.get(stream))
-            seen: list[tuple[datetime, str]] = []
+            walk = StreamWalk(marks.get(stream), floor_time=floor, max_pages=self.max_pages, where=f"reddit {stream}")
             fetch = lambda cursor, s=stream, p=path, q=params: self._listing_page(s, p, q, cursor)  # noqa: E731
-            for entries in walk_back(fetch, mark, floor=floor, max_pages=self.max_pages, where=f"reddit {stream}"):
-                seen.extend((e.created, e.external_id) for e in entries)
-                items = [e.item for e in entries if e.item is not None and e.external_id not in yielded]
-                yielded.update(i.external_id for i in items)
-                if items:
-                    yield Page(items)
-            marks[stream] = mark.advanced(seen).dump()
+            for listing in walk.listings([stream]):  # one listing per stream; its cursor is Reddit's 'after'
+                for entries in walk.walk(listing, fetch):
+                    items = [e.item for e in entries if e.item is not None and e.external_id not in yielded]
+                    yielded.update(i.external_id for i in items)
+                    if items:
+                        yield Page(items)
+            marks[stream] = walk.value()
             yield Page([], dump_bookmark(marks))
 
     def _listing_page(self, stream: str, path: str, params: Mapping[str, Any],

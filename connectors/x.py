@@ -79,19 +79,35 @@ class XConnector(Connector):
     # --- collect ---------------------------------------------------------------------------
 
     def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
+        """Per stream, newest first down to `since_id`. A stream stopped at `max_pages` stores
+        `{"since", "top", "until"}`: the next run walks the tweets older than `until` (the oldest
+        id stored, X's exclusive `until_id`) down to `since`, then finalises to `top`."""
         marks = load_bookmark(bookmark, self.name)
         streams = [("mentions", self._fetch_mentions)]
         if self.query:
             streams.append(("search", self._fetch_search))
         yielded: set[str] = set()  # a tweet found by both streams is stored once per run
         for stream, fetch in streams:
-            since = marks.get(stream) if isinstance(marks.get(stream), str) else None
-            newest = since
+            since, top, until = _stream_state(marks.get(stream), f"source {self.name}: x {stream}")
+            newest, oldest = top, None
             token: Optional[str] = None
-            for _ in range(self.max_pages):
-                payload = self._call(fetch, since, token, action=f"reading {stream}")
+            pages = 0
+            while pages < self.max_pages:
+                try:
+                    payload = self._call(fetch, since, until, token, action=f"reading {stream}")
+                except (RateLimited, AuthExpired, MalformedPayload):
+                    raise
+                except ConnectorError as exc:
+                    if until is None or token is not None:
+                        raise
+                    log.warning("source %s: X refused to go on below tweet %s (%s); walking %s from the "
+                                "newest again", self.name, until, exc, stream)
+                    until = None
+                    continue
+                pages += 1
                 items, meta = self._parse_page(payload, stream)
-                newest = _max_id(newest, meta.get("newest_id"), *(i.external_id for i in items))
+                ids = [meta.get("newest_id"), meta.get("oldest_id"), *(i.external_id for i in items)]
+                newest, oldest = _max_id(newest, *ids), _min_id(oldest, *ids)
                 items = [i for i in items if i.external_id not in yielded]
                 yielded.update(i.external_id for i in items)
                 if items:
@@ -99,28 +115,30 @@ class XConnector(Connector):
                 token = meta.get("next_token")
                 if not token:
                     break
-            else:
-                log.warning("source %s: %s stopped after %d pages; older new tweets are skipped",
-                            self.name, stream, self.max_pages)
-            if newest:
+            if token and oldest:
+                log.warning("source %s: %s stopped after %d pages; the next poll goes on below tweet %s "
+                            "(raise max_pages or poll more often)", self.name, stream, self.max_pages, oldest)
+                marks[stream] = {"since": since, "top": newest, "until": oldest}
+            elif newest:
                 marks[stream] = newest
             yield Page([], dump_bookmark(marks))
 
-    def _window(self, since: Optional[str]) -> dict[str, Any]:
+    def _window(self, since: Optional[str], until: Optional[str]) -> dict[str, Any]:
+        window: dict[str, Any] = {"until_id": until} if until else {}
         if since:
-            return {"since_id": since}
-        return {"start_time": now_utc() - timedelta(days=self.backfill_days) + timedelta(minutes=1)}
+            return {**window, "since_id": since}
+        return {**window, "start_time": now_utc() - timedelta(days=self.backfill_days) + timedelta(minutes=1)}
 
-    def _fetch_mentions(self, since: Optional[str], token: Optional[str]) -> Any:
-        params = self._window(since)
+    def _fetch_mentions(self, since: Optional[str], until: Optional[str], token: Optional[str]) -> Any:
+        params = self._window(since, until)
         if token:
             params["pagination_token"] = token
         return self.client.get_users_mentions(
             self.account_id, max_results=self.page_size, expansions=["author_id"],
             tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS, user_auth=self._read_as_user, **params)
 
-    def _fetch_search(self, since: Optional[str], token: Optional[str]) -> Any:
-        params = self._window(since)
+    def _fetch_search(self, since: Optional[str], until: Optional[str], token: Optional[str]) -> Any:
+        params = self._window(since, until)
         if token:
             params["next_token"] = token
         return self.client.search_recent_tweets(
@@ -256,3 +274,23 @@ def _reset_time(response: Any) -> datetime:
 def _max_id(*ids: Optional[str]) -> Optional[str]:
     numeric = [int(i) for i in ids if i and str(i).isdigit()]
     return str(max(numeric)) if numeric else None
+
+
+def _min_id(*ids: Optional[str]) -> Optional[str]:
+    numeric = [int(i) for i in ids if i and str(i).isdigit()]
+    return str(min(numeric)) if numeric else None
+
+
+def _stream_state(value: Any, where: str) -> tuple[Optional[str], Optional[str], Optional[str]]:
+    """(since, top, until) of a stored stream: a plain tweet id (a finished stream, as stored
+    before resuming existed), or a dict while a stream is being walked back over several runs."""
+    if isinstance(value, str):
+        return (value if value.isdigit() else None), None, None
+    if not isinstance(value, dict):
+        return None, None, None
+    since, top = (_max_id(value.get(key)) if isinstance(value.get(key), str) else None for key in ("since", "top"))
+    until = value.get("until") if isinstance(value.get("until"), str) and value.get("until") else None
+    if not (top and until):
+        log.warning("%s: the stored resume point is not readable; walking from the newest again", where)
+        return since, None, None
+    return since, _max_id(since, top), until

@@ -179,7 +179,7 @@ def queue_command(status: str = typer.Option("open", help="open, approved, poste
                   flagged: bool = typer.Option(False, "--flagged", help="Only flagged posts."),
                   limit: int = typer.Option(200, min=1),
                   as_json: bool = typer.Option(False, "--json")) -> None:
-    """Posts waiting for a person: overdue first, then by severity, then by waiting time."""
+    """Posts waiting for a person, most urgent first (severity, raised when overdue; then waiting time)."""
     valid = {"open", "approved", "posted", "rejected", "escalated", "all"}
     if status not in valid:
         errors.print(f"[red]error:[/red] --status must be one of {', '.join(sorted(valid))}")
@@ -320,17 +320,20 @@ def stats(as_json: bool = typer.Option(False, "--json")) -> None:
         console.print(table)
 
 
-def _mount_optional() -> None:
-    """Sub-command groups that live beside their feature (model, drafts, daemon, serve, users)."""
-    import importlib
-    for module, name in (("monitor.analysis.cli", "model"), ("monitor.drafting.cli", "drafts")):
-        try:
-            app.add_typer(importlib.import_module(module).app, name=name)
-        except ModuleNotFoundError:
-            pass
+def _mount_features() -> None:
+    """Sub-commands that live beside their feature: model, drafts, daemon, serve, users."""
+    from monitor.analysis.cli import app as model_app
+    from monitor.daemon.cli import register as register_daemon
+    from monitor.drafting.cli import app as drafts_app
+    from monitor.web.cli import register as register_web
+
+    app.add_typer(model_app, name="model")
+    app.add_typer(drafts_app, name="drafts")
+    register_daemon(app)
+    register_web(app)
 
 
-_mount_optional()
+_mount_features()
 
 
 def main() -> None:

@@ -13,6 +13,17 @@ class MonitorError(Exception):
     exit_code = 1
 
 
+class SettingsError(Exception):
+    """A settings problem, worded for the person who edits settings.toml (exit code 2)."""
+
+    exit_code = 2
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
 class NotFound(MonitorError):
     exit_code = 3
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.analysis.config import AnalysisSettings
 from monitor.daemon.config import AlertSettings, DaemonSettings, SlaSettings
 from monitor.drafting.config import DraftingSettings, ShopSettings
+from monitor.errors import SettingsError
 from monitor.web.config import WebSettings
 
 ENV_SETTINGS = "MONITOR_SETTINGS"
@@ -26,15 +27,6 @@ ENV_SECRETS_FILE = "MONITOR_SECRETS_FILE"
 # Keys that hold a secret by their name (access_token, client_secret, smtp_password, ...);
 # `token_uri` or `password_env` are not secrets.
 SECRET_KEY_PATTERN = re.compile(r"(^|_)(token|secret|password|passwd|api_?key|private_key|webhook_url)$", re.I)
-
-
-class SettingsError(Exception):
-    """A settings problem, worded for the person who edits settings.toml."""
-
-    def __init__(self, key: str, message: str):
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.message = message
 
 
 class Section(BaseModel):

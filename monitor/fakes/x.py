@@ -49,6 +49,12 @@ def _listing(state: FakeState, request: Request, tweets: list[Item], token_param
     since = request.param("since_id")
     if since and since.isdigit():
         tweets = [t for t in tweets if int(t.id) > int(since)]
+    until = request.param("until_id")
+    if until is not None and not until.isdigit():
+        return Answer(400, {"title": "Invalid Request", "status": 400,
+                            "detail": f"The `until_id` query parameter value [{until}] is not valid"})
+    if until:
+        tweets = [t for t in tweets if int(t.id) < int(until)]
     start = request.param("start_time")
     if start:
         floor = datetime.fromisoformat(start.replace("Z", "+00:00"))

@@ -1,0 +1,125 @@
+"""`monitor model ...`: rebuild the embedded heads and print how good they are.
+
+The lead mounts `app` as `monitor model`. Commands only parse options and call
+`training.train` / `evaluation.evaluate`; problems with the input become one clear line and
+exit code 2.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from monitor.analysis.corpus import SPLITS, CorpusError
+
+app = typer.Typer(help="Train and evaluate the flagging model (embedded heads).", no_args_is_help=True,
+                  add_completion=False)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _shipped_dir() -> Path:
+    return Path(str(resources.files("monitor.analysis").joinpath("data")))
+
+
+def _cache(no_cache: bool, cache: Optional[Path]) -> Optional[Path]:
+    from monitor.analysis.training import default_cache_dir
+
+    return None if no_cache else (cache or default_cache_dir())
+
+
+@app.command("train")
+def train_command(
+    data: Path = typer.Option(..., "--data", help="Folder of *.csv / *.csv.gz (columns text,label,lang[,orig_label])."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where heads.npz goes (default: the shipped model's folder)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Encode everything again, keep nothing."),
+) -> None:
+    """Rebuild the sentiment and anger heads from DATA (fixed seeds: same data, same heads)."""
+    from monitor.analysis.training import train
+
+    try:
+        report = train(data, out or _shipped_dir(), cache_dir=_cache(no_cache, cache), log=typer.echo)
+    except CorpusError as exc:
+        _fail(str(exc))
+    except (ValueError, OSError) as exc:
+        _fail(f"training failed: {exc}")
+    typer.echo(f"wrote {report.out} ({report.version}) in {report.seconds:.0f}s")
+
+
+@app.command("eval")
+def eval_command(
+    data: Path = typer.Option(..., "--data", help="Folder of *.csv / *.csv.gz (columns text,label,lang[,orig_label])."),
+    split: str = typer.Option("heldout", "--split",
+                              help="heldout (never trained on), calibration, train, or all rows."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A heads.npz (or its folder) instead of the shipped one."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the encoding cache."),
+    flag_threshold: float = typer.Option(0.5, "--flag-threshold", min=0.0, max=1.0,
+                                         help="Severity at which a post counts as flagged."),
+) -> None:
+    """Per-language and per-file macro-F1, negative precision/recall and a confusion matrix.
+
+    Rows labelled other than negative/neutral/positive are skipped.
+    """
+    from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
+    from monitor.analysis.evaluation import evaluate
+
+    if split not in SPLITS:
+        _fail(f"--split must be one of {', '.join(SPLITS)} (got {split!r})")
+    try:
+        heads = None
+        if model is not None:
+            heads = Heads.load(model / HEADS_FILE if model.is_dir() else model)
+        result = evaluate(data, split=split, heads=heads, cache_dir=_cache(no_cache, cache),
+                          flag_threshold=flag_threshold, log=lambda line: typer.echo(line, err=True))
+    except (CorpusError, ModelFileError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    typer.echo(render(result))
+
+
+def _line(name: str, figures: dict) -> str:
+    return (f"  {name:<38} {figures['n']:>6}  {figures['macro_f1']:.3f}      "
+            f"{figures['precision']['negative']:.3f}   {figures['recall']['negative']:.3f}")
+
+
+def render(result: dict) -> str:
+    """The eval figures as a few aligned tables."""
+    lines = [f"model {result['model_version']}  data {result['data']}  split {result['split']}"]
+    if result.get("overall") is None:
+        lines.append("no rows labelled negative/neutral/positive in this split")
+        return "\n".join(lines)
+    header = f"  {'':<38} {'rows':>6}  macro-F1   neg-P   neg-R"
+    lines += ["", "by language", header]
+    lines += [_line(lang, figures) for lang, figures in result["languages"].items()]
+    lines += ["", "by file" + ("  (* = not trained on)" if result.get("not_trained_on") else ""), header]
+    for name, figures in result["files"].items():
+        lines.append(_line(name + (" *" if name in result.get("not_trained_on", []) else ""), figures))
+    lines += ["", _line("all", result["overall"]).replace("  all", "  all rows", 1)]
+    confusion = result["overall"]["confusion"]
+    labels = result["overall"]["labels"]
+    lines += ["", "confusion (rows: true, columns: predicted)",
+              "  " + " " * 10 + "".join(f"{label:>10}" for label in labels)]
+    lines += ["  " + f"{label:<10}" + "".join(f"{n:>10}" for n in row) for label, row in zip(labels, confusion)]
+    if result.get("flag_rate"):
+        lines += ["", "share flagged (text only, no reach or stars): "
+                  + ", ".join(f"{label} {rate:.1%}" for label, rate in result["flag_rate"].items())]
+    if result.get("abuse"):
+        lines += ["", "anger/abuse head (threshold 0.5)", f"  {'':<38} {'rows':>6}  macro-F1   prec    recall"]
+        lines += [f"  {name:<38} {f['n']:>6}  {f['macro_f1']:.3f}      {f['precision']:.3f}   {f['recall']:.3f}"
+                  for name, f in result["abuse"].items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # `python -m monitor.analysis.cli ...` works before `monitor model` is mounted
+    app()

@@ -1,0 +1,176 @@
+"""Training and evaluation of the embedded heads (`monitor model train` / `monitor model eval`).
+
+Reproducible: the split is a hash of the text, the heads use fixed seeds, and the only input
+besides the data folder is `data/training.toml`. Encoding the data is the slow part (about
+400k texts and review sentences, several minutes on 2 cores), so encodings are cached per data
+file (keyed by the file's content and the encoder) in ~/.cache/reply-monitor.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from monitor.analysis.corpus import SENTIMENT_LABELS, Corpus, Recipe, Row, find_files, file_stem, load_corpus, load_recipe
+from monitor.analysis.encoder import ENCODER_NAME
+from monitor.analysis.features import FEATURES, Encoded, encode, pooled
+from monitor.analysis.heads import Head, TrainConfig, fit_temperature, train_head, weighted_log_loss
+from monitor.analysis.text import clean
+
+SENTIMENT_CONFIG = dict(hidden=256, epochs=12, dropout=0.3, input_noise=0.01, learning_rate=2e-3, seed=11)
+ANGER_CONFIG = dict(hidden=128, epochs=10, dropout=0.3, input_noise=0.01, learning_rate=2e-3, seed=13)
+CLASS_BALANCE = 0.5       # 0: natural class mix, 1: fully balanced; 0.5 measured best for macro-F1
+Log = Callable[[str], None]
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "reply-monitor" / "embeddings"
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def encode_rows(corpus: Corpus, rows: Sequence[Row], data_dir: str | Path, cache_dir: Optional[Path],
+                log: Log = lambda _: None) -> np.ndarray:
+    """Features (len(rows), FEATURES) for these rows; whole files are encoded and cached once."""
+    paths = {file_stem(p): p for p in find_files(data_dir)}
+    index_of = {id(row): i for i, row in enumerate(corpus.rows)}
+    out = np.zeros((len(rows), FEATURES), np.float32)
+    by_file: dict[str, list[int]] = {}
+    for position, row in enumerate(rows):
+        by_file.setdefault(row.file, []).append(position)
+    for name, positions in sorted(by_file.items()):
+        file_rows = [i for i, row in enumerate(corpus.rows) if row.file == name]
+        cache = None
+        if cache_dir is not None:
+            cache = cache_dir / ENCODER_NAME / f"{name}-{_file_digest(paths[name])}.npz"
+        encoded = None
+        if cache is not None and cache.is_file():
+            try:
+                with np.load(cache) as z:
+                    encoded = Encoded(z["whole"].astype(np.float32), z["sentences"].astype(np.float32), z["owner"])
+                if len(encoded) != len(file_rows):
+                    encoded = None
+            except (OSError, ValueError, KeyError):
+                encoded = None
+        if encoded is None:
+            started = time.monotonic()
+            texts = [clean(corpus.rows[i].text) for i in file_rows]
+            log(f"encoding {name}: {len(texts)} texts ...")
+            encoded = encode(texts)
+            log(f"  {len(texts) + len(encoded.owner)} encodings in {time.monotonic() - started:.0f}s")
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_name(cache.name + ".tmp.npz")
+                np.savez(tmp, whole=encoded.whole.astype(np.float16),
+                         sentences=encoded.sentences.astype(np.float16), owner=encoded.owner)
+                os.replace(tmp, cache)
+        local = {corpus_index: k for k, corpus_index in enumerate(file_rows)}
+        wanted = np.array([local[index_of[id(rows[p])]] for p in positions])
+        out[positions] = pooled(encoded.subset(wanted))
+    return out
+
+
+def row_weights(rows: Sequence[Row], targets: np.ndarray, recipe: Recipe, class_balance: float) -> np.ndarray:
+    """Each file weighs recipe.weight * sqrt(rows): big sets count more, but not linearly."""
+    files = np.array([row.file for row in rows])
+    weights = np.ones(len(rows))
+    for name in np.unique(files):
+        mask = files == name
+        weights[mask] = recipe.for_file(name).weight * np.sqrt(mask.sum()) / mask.sum()
+        classes = np.unique(targets[mask])
+        if class_balance and len(classes) > 1:
+            for label in classes:
+                both = mask & (targets == label)
+                weights[both] *= (mask.sum() / (len(classes) * both.sum())) ** class_balance
+    return weights / weights.mean()
+
+
+@dataclass
+class TrainReport:
+    out: Path
+    version: str
+    counts: dict = field(default_factory=dict)
+    calibration: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _task_rows(corpus: Corpus, recipe: Recipe, split: str, task: str) -> list[Row]:
+    excluded = {name for name, rules in recipe.files.items() if rules.exclude}
+    rows = corpus.select(split, exclude_files=excluded)
+    return [row for row in rows if getattr(row, task) is not None]
+
+
+def train(data_dir: str | Path, out_dir: str | Path, *, cache_dir: Optional[Path] = None,
+          log: Log = lambda _: None) -> TrainReport:
+    """Train both heads on our train split, calibrate on the calibration split, save heads.npz."""
+    from monitor.analysis.embedded import HEADS_FILE, Heads
+
+    started = time.monotonic()
+    recipe = load_recipe()
+    corpus = load_corpus(data_dir, recipe)
+    out = Path(out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    heads: dict[str, Head] = {}
+    counts: dict[str, dict] = {}
+    calibration: dict[str, float] = {}
+    for task, classes, config in (("sentiment", SENTIMENT_LABELS, SENTIMENT_CONFIG),
+                                  ("abuse", ("calm", "angry"), ANGER_CONFIG)):
+        train_rows = _task_rows(corpus, recipe, "train", task)
+        calib_rows = _task_rows(corpus, recipe, "calibration", task)
+        if len({getattr(row, task) for row in train_rows}) < 2:
+            if task == "sentiment":
+                raise ValueError(f"no rows labelled negative/neutral/positive to train on in {data_dir}")
+            log(f"{task}: no labelled rows in {data_dir}; keeping the shipped {task} head")
+            heads[task] = Heads.load().anger
+            counts[task] = {"train": {}, "calibration": {}, "kept": Heads.load().version}
+            continue
+        if not calib_rows:
+            log(f"{task}: no calibration rows (too little data); calibrating on the training rows")
+            calib_rows = train_rows
+        log(f"{task}: {len(train_rows)} training rows, {len(calib_rows)} calibration rows")
+        x_train = encode_rows(corpus, train_rows, data_dir, cache_dir, log)
+        x_calib = encode_rows(corpus, calib_rows, data_dir, cache_dir, log)
+        y_train = np.array([getattr(row, task) for row in train_rows])
+        y_calib = np.array([getattr(row, task) for row in calib_rows])
+        w_train = row_weights(train_rows, y_train, recipe, CLASS_BALANCE)
+        w_calib = row_weights(calib_rows, y_calib, recipe, 0.0)
+        head = train_head(x_train, y_train, w_train, tuple(classes), TrainConfig(**config),
+                          x_calib, y_calib, w_calib)
+        head.temperature = fit_temperature(head, x_calib, y_calib, w_calib)
+        head.classes = tuple(classes)
+        calibration[task] = round(weighted_log_loss(head.predict_proba(x_calib), y_calib, w_calib), 4)
+        log(f"{task}: temperature {head.temperature:.2f}, calibration log-loss {calibration[task]}")
+        heads[task] = head
+        counts[task] = {
+            "train": _count(train_rows), "calibration": _count(calib_rows),
+        }
+    fingerprint = hashlib.sha1(b"".join(h.w1.astype(np.float16).tobytes() for h in heads.values())).hexdigest()[:8]
+    version = f"heads-{ENCODER_NAME}-{fingerprint}"
+    used = sorted({name for task in counts.values() for name in task["train"]})
+    meta = {
+        "version": version, "encoder": ENCODER_NAME, "features": FEATURES,
+        "trained_on": {name: recipe.for_file(name).licence for name in used},
+        "excluded": {name: rules.exclude for name, rules in recipe.files.items() if rules.exclude},
+        "split_seed": recipe.seed, "counts": counts, "calibration_log_loss": calibration,
+    }
+    Heads(heads["sentiment"], heads["abuse"], meta).save(out / HEADS_FILE)
+    return TrainReport(out / HEADS_FILE, version, counts, calibration, time.monotonic() - started)
+
+
+def _count(rows: Sequence[Row]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.file] = counts.get(row.file, 0) + 1
+    return counts
