@@ -155,14 +155,21 @@ def _load(db: Database, outbox_id: int) -> tuple[OutboxReply, Post]:
         return row, session.get(Post, row.post_id)
 
 
-def _send(db, outbox_id, connector_for, worker, report: SendReport, actor: str) -> None:
-    row, post = _load(db, outbox_id)
+def _connector_or_defer(db, outbox_id: int, post: Post, connector_for, report: SendReport) -> Optional[Connector]:
+    """The post's connector; None (reply deferred, reason noted on it) when it cannot be built."""
     try:
-        connector = connector_for(post)
+        return connector_for(post)
     except ConnectorUnavailable as exc:
         report.deferred.append(outbox_id)
         report.errors[outbox_id] = str(exc)
         _note_error(db, outbox_id, str(exc))
+        return None
+
+
+def _send(db, outbox_id, connector_for, worker, report: SendReport, actor: str) -> None:
+    row, post = _load(db, outbox_id)
+    connector = _connector_or_defer(db, outbox_id, post, connector_for, report)
+    if connector is None:
         return
     if not _claim(db, outbox_id, OutboxState.pending, worker):
         return  # another worker has it
@@ -188,11 +195,8 @@ def _send(db, outbox_id, connector_for, worker, report: SendReport, actor: str) 
 
 def _reconcile(db, outbox_id, connector_for, worker, report: SendReport, actor: str) -> None:
     row, post = _load(db, outbox_id)
-    try:
-        connector = connector_for(post)
-    except ConnectorUnavailable as exc:
-        report.deferred.append(outbox_id)
-        report.errors[outbox_id] = str(exc)
+    connector = _connector_or_defer(db, outbox_id, post, connector_for, report)
+    if connector is None:
         return
     if not _claim(db, outbox_id, OutboxState.uncertain, worker):
         return

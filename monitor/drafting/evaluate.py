@@ -63,13 +63,12 @@ class EvalReport:
 
 
 def find_files(folder: str | Path) -> list[Path]:
-    path = Path(folder)
-    if not path.is_dir():
-        raise EvalInputError(f"{path}: not a folder")
-    files = sorted(p for p in path.iterdir() if p.is_file() and (p.name.endswith(".csv") or p.name.endswith(".csv.gz")))
-    if not files:
-        raise EvalInputError(f"{path}: no *.csv or *.csv.gz files")
-    return files
+    """The *.csv / *.csv.gz files of a folder, found as `monitor model eval` finds them."""
+    from monitor.analysis.corpus import CorpusError, find_files as find_corpus_files
+    try:
+        return find_corpus_files(folder)
+    except CorpusError as exc:
+        raise EvalInputError(str(exc)) from None
 
 
 def _rows(path: Path) -> Iterator[dict[str, str]]:

@@ -77,7 +77,7 @@ def test_eval_json(data_folder, settings_file):
 
 
 @pytest.mark.parametrize("setup,message", [
-    (lambda p: p / "missing", "not a folder"),
+    (lambda p: p / "missing", "folder not found"),
     (lambda p: p, "no *.csv"),
     (lambda p: (p / "x.csv").write_text("body,language\nhi,en\n") and p, "missing column"),
     (lambda p: (p / "x.csv.gz").write_bytes(b"not gzip at all") and p, "cannot be read"),
