@@ -34,6 +34,7 @@ class OutboxState(StrEnum):
     uncertain = "uncertain"    # the call may or may not have reached the platform: reconcile first
     failed = "failed"          # the platform refused it for sure (nothing was posted); a person decides
     needs_person = "needs_person"  # reconciliation could not tell; never retried automatically
+    cancelled = "cancelled"    # a person withdrew it (never posted); the post is open again
 
 
 class Role(StrEnum):

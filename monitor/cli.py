@@ -18,6 +18,7 @@ from typing import Any, Iterator, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.panel import Panel
 from rich.table import Table
 
 from monitor.db import DatabaseError
@@ -207,23 +208,44 @@ def show(post_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
 
 @app.command()
 def approve(post_id: int,
+            draft: Optional[int] = typer.Option(None, "--draft", help="The draft you read (its id is shown by `monitor show`)."),
             text: Optional[str] = typer.Option(None, "--text", help="Approve this text instead of the draft."),
             edit: bool = typer.Option(False, "--edit", help="Edit the draft in $EDITOR first."),
             override: Optional[str] = typer.Option(None, "--override", help="Approve despite safety findings; the reason is audited.")) -> None:
-    """Approve the draft (or an edited text). Only approved text is ever posted."""
-    if text is not None and edit:
-        errors.print("[red]error:[/red] use --text or --edit, not both")
+    """Approve a draft you read, or your own text. Only approved text is ever posted, exactly so."""
+    if sum((text is not None, edit, draft is not None)) > 1:
+        errors.print("[red]error:[/red] use one of --draft, --text or --edit")
         raise typer.Exit(2)
     with service() as monitor:
         if edit:
-            draft = monitor.show(post_id).draft
-            text = edit_in_editor(draft["text"] if draft else "")
+            current = monitor.show(post_id).draft
+            text = edit_in_editor(current["text"] if current else "")
             if text is None:
                 errors.print("nothing approved: the editor was closed without a text")
                 raise typer.Exit(1)
-        decision = monitor.approve(post_id, actor(monitor), text=text, override_reason=override)
+        elif text is None and draft is None:
+            draft = confirm_draft(monitor, post_id)
+        decision = monitor.approve(post_id, actor(monitor), text=text, draft_id=draft, override_reason=override)
         console.print(f"approved post {post_id} (decision {decision.id}); it will be posted by `monitor post`:\n"
                       f"{escape(decision.final_text or '')}")
+
+
+def confirm_draft(monitor: Any, post_id: int) -> int:
+    """On a terminal, show the newest draft and ask; scripts must name the draft they approve."""
+    current = monitor.show(post_id).draft
+    if current is None:
+        errors.print(f"[red]error:[/red] post {post_id} has no draft; approve a text of your own with --text or --edit")
+        raise typer.Exit(4)
+    if not sys.stdin.isatty():
+        errors.print(f"[red]error:[/red] say which draft you approve: --draft {current['id']} "
+                     f"(read it with `monitor show {post_id}`), or --text / --edit")
+        raise typer.Exit(2)
+    console.print(f"draft {current['id']} of post {post_id}:")
+    console.print(Panel(escape(current["text"]) or "[dim](empty)[/dim]"))
+    if not typer.confirm("Approve exactly this text?", default=False):
+        errors.print("nothing approved")
+        raise typer.Exit(1)
+    return current["id"]
 
 
 def edit_in_editor(initial: str) -> Optional[str]:
@@ -276,6 +298,53 @@ def post(as_json: bool = typer.Option(False, "--json")) -> None:
                 console.print(f"  reply {outbox_id}: {escape(error)}")
         if report.failed or report.uncertain or report.needs_person:
             raise typer.Exit(1)
+
+
+outbox_app = typer.Typer(help="Replies that were approved: their state, and what a person does when the machine could not settle one.",
+                         no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("list")
+def outbox_list(state: list[str] = typer.Option([], "--state", help="pending, sending, sent, uncertain, failed, needs_person, cancelled (repeatable)."),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """Approved replies and their state (default: all)."""
+    with service() as monitor:
+        rows = monitor.outbox(tuple(state))
+        if as_json:
+            emit_json(rows)
+            return
+        table = Table(title=f"Outbox ({len(rows)})")
+        for name in ("id", "post", "state", "attempts", "platform id", "last error", "text"):
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(str(row["id"]), str(row["post_id"]), row["state"], str(row["attempts"]),
+                          escape(row["external_reply_id"] or ""), escape(row["last_error"] or ""), escape(_short(row["text"], 80)))
+        console.print(table)
+
+
+@outbox_app.command("retry")
+def outbox_retry(outbox_id: int) -> None:
+    """You checked the platform and the reply is not there: send it again."""
+    with service() as monitor:
+        monitor.retry_reply(outbox_id, actor(monitor))
+        console.print(f"reply {outbox_id} will be sent by the next `monitor post`")
+
+
+@outbox_app.command("resolve")
+def outbox_resolve(outbox_id: int, reply_id: str = typer.Option(..., "--reply-id", help="The platform's id of the reply you found.")) -> None:
+    """You found the reply on the platform: record it as sent (it is never sent again)."""
+    with service() as monitor:
+        monitor.resolve_reply(outbox_id, actor(monitor), reply_id)
+        console.print(f"reply {outbox_id} recorded as posted ({escape(reply_id)})")
+
+
+@outbox_app.command("cancel")
+def outbox_cancel(outbox_id: int, reason: str = typer.Option(..., "--reason")) -> None:
+    """Withdraw a reply that was not posted; its post is open again for a new decision."""
+    with service() as monitor:
+        monitor.cancel_reply(outbox_id, actor(monitor), reason)
+        console.print(f"reply {outbox_id} withdrawn; the post is open again")
 
 
 @app.command()

@@ -9,13 +9,14 @@ sources (a huge backlog on one never keeps another's new posts waiting) and stop
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Optional
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from connectors._http import scrub  # the connectors' own secret scrubber
 from connectors.base import AuthExpired, CollectedItem, Connector, ConnectorError, Page, RateLimited
 from models import Source, as_utc, utcnow
 from monitor import audit
@@ -133,9 +134,10 @@ class SourcePoll:
             result.error, result.needs_reauth = str(exc), True
         elif isinstance(exc, ConnectorError):
             result.error = str(exc)
-        else:  # a connector bug must not stop the other sources
-            log.error("connector %s crashed", self.name, exc_info=(type(exc), exc, exc.__traceback__))
-            result.error = f"unexpected {type(exc).__name__} in the {self._platform} connector: {exc}"
+        else:  # a connector bug must not stop the other sources; its text may hold a secret
+            result.error = scrub(f"unexpected {type(exc).__name__} in the {self._platform} connector: {exc}")
+            log.error("connector %s crashed: %s", self.name, result.error)
+            log.debug("connector %s traceback", self.name, exc_info=(type(exc), exc, exc.__traceback__))
 
     def close(self) -> None:
         """Drop the connector's page iterator (its HTTP session state) without recording anything."""

@@ -14,14 +14,23 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from models import Decision, DecisionAction, Draft, OutboxReply, Post, PostStatus, Role, as_utc, utcnow
+from models import Decision, DecisionAction, Draft, OutboxReply, OutboxState, Post, PostStatus, Role, as_utc, utcnow
 from monitor import audit
 from monitor.drafting.base import SafetyChecker, SafetyContext
 from monitor.errors import Conflict, Forbidden, NeedsOverride, NotFound
-from monitor.text import clean_text
-
 MAX_REPLY_CHARS = 10_000
 DECIDABLE = (PostStatus.open, PostStatus.escalated)
+# Findings no override can wave through: the platform would refuse the reply anyway.
+NOT_OVERRIDABLE = ("length", "empty")
+
+
+def reply_text(text: str) -> str:
+    """The reply exactly as the person wrote it: only line endings and outer white space are
+    normalised. It is never cut or cleaned silently; what the check dislikes becomes a finding."""
+    value = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(value) > MAX_REPLY_CHARS:
+        raise Conflict(f"the reply has {len(value)} characters; at most {MAX_REPLY_CHARS} are accepted")
+    return value
 
 
 @dataclass(frozen=True)
@@ -56,24 +65,36 @@ def _ensure_open(post: Post) -> None:
 
 
 def approve(session: Session, post_id: int, actor: Actor, checker: SafetyChecker, context: SafetyContext, *,
-            text: Optional[str] = None, override_reason: Optional[str] = None) -> Decision:
-    """Approve the latest draft, or `text` when the person edited it. Returns the decision."""
+            text: Optional[str] = None, draft_id: Optional[int] = None,
+            override_reason: Optional[str] = None) -> Decision:
+    """Approve the draft the person read (`draft_id`), or the `text` they wrote. Never "whatever
+    the newest draft is": a colleague or the daemon may have replaced it since it was read."""
     actor.require(Role.approver, Role.admin)
     now = utcnow()
     post = get_post(session, post_id)
     _ensure_open(post)
     _ensure_free(post, actor, now)
     draft = latest_draft(session, post_id)
-    if text is None and draft is None:
-        raise Conflict(f"post {post_id} has no draft yet; approve it with a text of your own")
-    final = clean_text(text if text is not None else draft.text, MAX_REPLY_CHARS).strip()
+    if text is None:
+        if draft is None:
+            raise Conflict(f"post {post_id} has no draft yet; approve it with a text of your own")
+        if draft_id is None:
+            raise Conflict(f"say which draft of post {post_id} you approve (draft {draft.id} is the newest), "
+                           "or give the text")
+        if draft_id != draft.id:
+            raise Conflict(f"the draft of post {post_id} changed since you read it (draft {draft_id} -> {draft.id}); "
+                           "read it again")
+    final = reply_text(text if text is not None else draft.text)
     edited = text is not None and (draft is None or final != draft.text.strip())
     findings = [f.as_dict() for f in checker.check(final, context)]
     if not final:
         findings.append({"code": "empty", "reason": "the reply is empty", "evidence": "", "severity": "block"})
     blocking = [f for f in findings if f.get("severity", "block") == "block"]
+    hard = [f for f in blocking if f["code"] in NOT_OVERRIDABLE]
+    if hard:
+        raise Conflict("; ".join(f"{f['code']}: {f['reason']}" for f in hard) + " (this cannot be overridden)")
     override = (override_reason or "").strip() or None
-    if blocking and (override is None or not final):
+    if blocking and override is None:
         raise NeedsOverride(blocking)
     claimed = session.execute(update(Post).where(col(Post.id) == post_id, col(Post.status).in_(list(DECIDABLE)))
                            .values(status=PostStatus.approved.value, answered_at=post.answered_at or now))
@@ -84,7 +105,14 @@ def approve(session: Session, post_id: int, actor: Actor, checker: SafetyChecker
                         override_reason=override if blocking else None)
     session.add(decision)
     session.flush()
-    session.add(OutboxReply(post_id=post_id, decision_id=decision.id, text=final))
+    withdrawn = session.exec(select(OutboxReply).where(OutboxReply.post_id == post_id,
+                                                       OutboxReply.state == OutboxState.cancelled.value)).first()
+    if withdrawn is not None:  # one outbox row per post: a cancelled reply's row takes the new text
+        withdrawn.decision_id, withdrawn.text, withdrawn.state = decision.id, final, OutboxState.pending.value
+        withdrawn.attempts, withdrawn.last_error, withdrawn.updated_at = 0, None, utcnow()
+        session.add(withdrawn)
+    else:
+        session.add(OutboxReply(post_id=post_id, decision_id=decision.id, text=final))
     try:
         session.flush()
     except IntegrityError:
@@ -140,7 +168,7 @@ def propose(session: Session, post_id: int, actor: Actor, text: str, checker: Sa
     post = get_post(session, post_id)
     _ensure_open(post)
     _ensure_free(post, actor, utcnow())
-    final = clean_text(text, MAX_REPLY_CHARS).strip()
+    final = reply_text(text)
     previous = latest_draft(session, post_id)
     draft = Draft(post_id=post_id, assessment_id=previous.assessment_id if previous else None, text=final,
                   language=previous.language if previous else post.language, topic=previous.topic if previous else "",

@@ -18,13 +18,17 @@ from typing import Callable, Collection, Optional
 from sqlalchemy import or_, update
 from sqlmodel import col, select
 
+from connectors._http import scrub  # the connectors' own secret scrubber
 from connectors.base import AuthExpired, Connector, ConnectorError, PostRejected, RateLimited, ReplyTarget
-from models import OutboxReply, OutboxState, Post, PostStatus, as_utc, utcnow
+from models import OutboxReply, OutboxState, Post, PostStatus, utcnow
 from monitor import audit
 from monitor.db import Database
+from monitor.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
-STALE_SENDING = timedelta(minutes=5)   # a `sending` row older than this belongs to a dead worker
+# A `sending` row older than this belongs to a dead worker. It must outlast the slowest platform
+# call (connectors cap connect + read timeouts well below it), or a live call could be judged dead.
+STALE_SENDING = timedelta(minutes=20)
 
 
 class ConnectorUnavailable(Exception):
@@ -57,22 +61,37 @@ def _claim(db: Database, outbox_id: int, from_state: OutboxState, worker: str) -
         return changed.rowcount == 1
 
 
-def _finish(db: Database, outbox_id: int, state: OutboxState, *, actor: str, error: Optional[str] = None,
-            reply_id: Optional[str] = None, how: str = "") -> None:
+def _finish(db: Database, outbox_id: int, state: OutboxState, *, worker: str, actor: str,
+            error: Optional[str] = None, reply_id: Optional[str] = None, how: str = "") -> bool:
+    """Record the outcome of a call this worker made, only if the row is still its `sending` row.
+
+    A call that outlived STALE_SENDING may find its row already reconciled by another worker;
+    its late result is then kept in the audit log and never overwrites what is known."""
+    now = utcnow()
+    values: dict = dict(state=state.value, updated_at=now, worker=None, sending_since=None)
+    if error:
+        values["last_error"] = error[:2000]
+    elif state == OutboxState.sent:
+        values["last_error"] = None
+    if reply_id is not None:
+        values.update(external_reply_id=reply_id, sent_at=now)
     with db.session() as session:
+        changed = session.execute(update(OutboxReply).where(
+            col(OutboxReply.id) == outbox_id, col(OutboxReply.state) == OutboxState.sending.value,
+            col(OutboxReply.worker) == worker).values(**values))
         row = session.get(OutboxReply, outbox_id)
-        row.state, row.updated_at = state.value, utcnow()
-        row.last_error = error[:2000] if error else (None if state == OutboxState.sent else row.last_error)
-        if state != OutboxState.sending:
-            row.worker, row.sending_since = None, None
+        if changed.rowcount != 1:
+            log.warning("reply %s: late result %s ignored; the row is %s now", outbox_id, state.value, row.state)
+            audit.record(session, actor, "outbox.late_result", row.post_id, outbox_id=outbox_id, result=state.value,
+                         reply_id=reply_id, error=error, state_now=row.state)
+            return False
         if reply_id is not None:
-            row.external_reply_id, row.sent_at = reply_id, utcnow()
             post = session.get(Post, row.post_id)
             post.status = PostStatus.posted.value
             session.add(post)
-        session.add(row)
         audit.record(session, actor, f"outbox.{state.value}", row.post_id, outbox_id=outbox_id, reply_id=reply_id,
                      error=error, how=how or None)
+        return True
 
 
 def _this_machine() -> str:
@@ -176,20 +195,20 @@ def _send(db, outbox_id, connector_for, worker, report: SendReport, actor: str) 
     try:
         reply_id = connector.reply(target_of(post), row.text)
     except (RateLimited, AuthExpired) as exc:  # refused before anything was posted: try later
-        _finish(db, outbox_id, OutboxState.pending, actor=actor, error=str(exc))
+        _finish(db, outbox_id, OutboxState.pending, worker=worker, actor=actor, error=str(exc))
         report.deferred.append(outbox_id)
         report.errors[outbox_id] = str(exc)
     except PostRejected as exc:
-        _finish(db, outbox_id, OutboxState.failed, actor=actor, error=str(exc))
+        _finish(db, outbox_id, OutboxState.failed, worker=worker, actor=actor, error=str(exc))
         report.failed.append(outbox_id)
         report.errors[outbox_id] = str(exc)
     except Exception as exc:  # timeout, connection reset, bug: it may have been posted
-        message = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
-        _finish(db, outbox_id, OutboxState.uncertain, actor=actor, error=message)
+        message = str(exc) if isinstance(exc, ConnectorError) else scrub(f"{type(exc).__name__}: {exc}")
+        _finish(db, outbox_id, OutboxState.uncertain, worker=worker, actor=actor, error=message)
         report.uncertain.append(outbox_id)
         report.errors[outbox_id] = message
     else:
-        _finish(db, outbox_id, OutboxState.sent, actor=actor, reply_id=str(reply_id))
+        _finish(db, outbox_id, OutboxState.sent, worker=worker, actor=actor, reply_id=str(reply_id))
         report.sent.append(outbox_id)
 
 
@@ -204,16 +223,16 @@ def _reconcile(db, outbox_id, connector_for, worker, report: SendReport, actor: 
         existing = connector.find_reply(target_of(post), row.text)
     except Exception as exc:
         message = f"could not check the platform for an earlier reply ({exc}); a person must look"
-        _finish(db, outbox_id, OutboxState.needs_person, actor=actor, error=message)
+        _finish(db, outbox_id, OutboxState.needs_person, worker=worker, actor=actor, error=message)
         report.needs_person.append(outbox_id)
         report.errors[outbox_id] = message
         return
     if existing:
-        _finish(db, outbox_id, OutboxState.sent, actor=actor, reply_id=str(existing), how="reconciled")
+        _finish(db, outbox_id, OutboxState.sent, worker=worker, actor=actor, reply_id=str(existing), how="reconciled")
         report.reconciled.append(outbox_id)
     else:  # the platform confirms nothing was posted: sending now is not a blind retry
-        _finish(db, outbox_id, OutboxState.pending, actor=actor, error=None, how="platform has no reply; will send")
-        _send(db, outbox_id, connector_for, worker, report, actor)
+        if _finish(db, outbox_id, OutboxState.pending, worker=worker, actor=actor, how="platform has no reply; will send"):
+            _send(db, outbox_id, connector_for, worker, report, actor)
 
 
 def _note_error(db: Database, outbox_id: int, error: str) -> None:
@@ -223,12 +242,59 @@ def _note_error(db: Database, outbox_id: int, error: str) -> None:
         session.add(row)
 
 
-def retry_failed(db: Database, outbox_id: int, actor: str) -> None:
-    """A person decided a failed or needs_person reply should be sent again (after checking)."""
+# ---- what a person does with a reply the machine could not settle --------------------------------
+NEEDS_A_PERSON = (OutboxState.failed.value, OutboxState.needs_person.value)
+
+
+def _person_changes(db: Database, outbox_id: int, allowed: Collection[str], actor: str, action: str,
+                    **details: object) -> None:
     with db.session() as session:
         row = session.get(OutboxReply, outbox_id)
-        if row is None or row.state not in (OutboxState.failed.value, OutboxState.needs_person.value):
-            raise ValueError("only failed or needs_person replies can be retried")
-        row.state, row.updated_at = OutboxState.pending.value, utcnow()
-        session.add(row)
-        audit.record(session, actor, "outbox.retry", row.post_id, outbox_id=outbox_id)
+        if row is None:
+            raise NotFound(f"no reply with id {outbox_id} in the outbox")
+        if row.state not in allowed:
+            raise Conflict(f"reply {outbox_id} is {row.state}; this needs one that is {' or '.join(allowed)}")
+        audit.record(session, actor, f"outbox.{action}", row.post_id, outbox_id=outbox_id, was=row.state, **details)
+
+
+def retry(db: Database, outbox_id: int, actor: str) -> None:
+    """The person checked the platform: the reply is not there, send it again."""
+    _person_changes(db, outbox_id, NEEDS_A_PERSON, actor, "retry")
+    _set_state(db, outbox_id, OutboxState.pending)
+
+
+def resolve_posted(db: Database, outbox_id: int, actor: str, reply_id: str) -> None:
+    """The person found the reply on the platform: record it as sent (never send it again)."""
+    if not reply_id.strip():
+        raise Conflict("give the platform's id of the reply you found")
+    allowed = (*NEEDS_A_PERSON, OutboxState.uncertain.value)
+    _person_changes(db, outbox_id, allowed, actor, "resolved", reply_id=reply_id)
+    with db.session() as session:
+        row = session.get(OutboxReply, outbox_id)
+        row.state, row.external_reply_id, row.sent_at, row.updated_at = OutboxState.sent.value, reply_id.strip(), utcnow(), utcnow()
+        session.get(Post, row.post_id).status = PostStatus.posted.value
+
+
+def cancel(db: Database, outbox_id: int, actor: str, reason: str) -> None:
+    """Withdraw a reply that was never posted; the post is open again for a new decision."""
+    if not reason.strip():
+        raise Conflict("a cancellation needs a reason")
+    _person_changes(db, outbox_id, NEEDS_A_PERSON, actor, "cancel", reason=reason.strip())
+    with db.session() as session:
+        row = session.get(OutboxReply, outbox_id)
+        row.state, row.updated_at = OutboxState.cancelled.value, utcnow()
+        session.get(Post, row.post_id).status = PostStatus.open.value
+
+
+def _set_state(db: Database, outbox_id: int, state: OutboxState) -> None:
+    with db.session() as session:
+        row = session.get(OutboxReply, outbox_id)
+        row.state, row.updated_at = state.value, utcnow()
+
+
+def list_outbox(db: Database, states: Collection[str] = ()) -> list[dict]:
+    with db.session() as session:
+        query = select(OutboxReply).order_by(col(OutboxReply.id))
+        if states:
+            query = query.where(col(OutboxReply.state).in_(list(states)))
+        return [row.model_dump() for row in session.exec(query)]

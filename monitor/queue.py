@@ -41,6 +41,7 @@ class QueueItem:
     summary: str
     topic: str
     strategy: str
+    draft_id: Optional[int]
     created_at: datetime
     due_at: Optional[datetime]
     overdue: bool
@@ -109,7 +110,7 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
             id=post.id, platform=post.platform, kind=post.kind, language=post.language, author=post.author_handle,
             reach=post.author_reach, text=post.text, severity=post.severity, flagged=post.flagged, status=post.status,
             summary=assessment.summary if assessment else "", topic=draft.topic if draft else "",
-            strategy=draft.strategy if draft else "", created_at=post.created_at, due_at=post.due_at,
+            strategy=draft.strategy if draft else "", draft_id=draft.id if draft else None, created_at=post.created_at, due_at=post.due_at,
             overdue=_overdue(post, now), waiting_minutes=int((now - as_utc(post.created_at)).total_seconds() // 60),
             claimed_by=claimed, outbox_state=reply.state if reply else None,
             outbox_error=reply.last_error if reply else None))

@@ -26,7 +26,7 @@ def print_detail(console: Console, detail: PostDetail) -> None:
             console.print(f"  - {escape(flag.get('reason', flag.get('code', '')))}")
     if detail.draft:
         d = detail.draft
-        console.print(f"[bold]draft[/bold] (topic {d['topic'] or '?'}, strategy {d['strategy'] or '?'}"
+        console.print(f"[bold]draft {d['id']}[/bold] (topic {d['topic'] or '?'}, strategy {d['strategy'] or '?'}"
                       + (f", escalate to {d['escalate_to']}" if d.get("escalate_to") else "")
                       + (f", goodwill: {escape(d['goodwill'])}" if d.get("goodwill") else "") + "):")
         console.print(Panel(escape(d["text"]) if d["text"] else "[dim](no public reply recommended)[/dim]"))
@@ -36,6 +36,8 @@ def print_detail(console: Console, detail: PostDetail) -> None:
         console.print("[bold]safety:[/bold] " + ("[green]no findings[/green]" if not findings else ""))
         for f in findings:
             console.print(f"  [red]{escape(f['code'])}[/red]: {escape(f['reason'])}")
+        if post["status"] in ("open", "escalated"):
+            console.print(f"approve it: monitor approve {post['id']} --draft {d['id']}   (or --edit / --text \"...\")")
     for decision in detail.decisions:
         console.print(f"[bold]{decision['action']}[/bold] by {escape(decision['actor'])} at {decision['created_at'][:16]}"
                       + (f": {escape(decision['reason'])}" if decision.get("reason") else "")
@@ -44,3 +46,5 @@ def print_detail(console: Console, detail: PostDetail) -> None:
         o = detail.outbox
         console.print(f"[bold]reply:[/bold] {o['state']}" + (f", platform id {escape(o['external_reply_id'])}" if o.get("external_reply_id") else "")
                       + (f", last error: {escape(o['last_error'])}" if o.get("last_error") else ""))
+        if o["state"] in ("failed", "needs_person", "uncertain"):
+            console.print(f"  a person decides: monitor outbox retry {o['id']} | resolve {o['id']} --reply-id ID | cancel {o['id']} --reason ...")

@@ -13,13 +13,13 @@ from sqlmodel import col, select
 
 from connectors import registry
 from connectors.base import CollectedItem, Connector
-from models import Assessment, Draft, OutboxReply, Post, PostStatus, Source, as_utc, utcnow
-from monitor import assess, audit, collect, decisions, drafts, outbox, queue, stats
+from models import Draft, Post, PostStatus, Role, Source, as_utc, utcnow
+from monitor import assess, collect, decisions, drafts, outbox, queue, stats
 from monitor.db import Database
 from monitor.decisions import Actor
 from monitor.drafting.base import SafetyContext
-from monitor.errors import Conflict, NotFound
-from monitor.settings import SecretStore, Settings, SettingsError, SourceSettings
+from monitor.errors import Conflict
+from monitor.settings import SecretStore, Settings, SettingsError
 from monitor.sla import due_for
 
 log = logging.getLogger(__name__)
@@ -186,12 +186,12 @@ class Monitor:
             post = decisions.get_post(session, post_id)
         return [f.as_dict() for f in self.safety.check(text, self.safety_context(post))]
 
-    def approve(self, post_id: int, actor: Actor, *, text: Optional[str] = None,
+    def approve(self, post_id: int, actor: Actor, *, text: Optional[str] = None, draft_id: Optional[int] = None,
                 override_reason: Optional[str] = None) -> decisions.Decision:
         with self.db.session() as session:
             post = decisions.get_post(session, post_id)
             return decisions.approve(session, post_id, actor, self.safety, self.safety_context(post), text=text,
-                                     override_reason=override_reason)
+                                     draft_id=draft_id, override_reason=override_reason)
 
     def reject(self, post_id: int, actor: Actor, reason: str) -> decisions.Decision:
         with self.db.session() as session:
@@ -228,6 +228,21 @@ class Monitor:
     # ---- posting ------------------------------------------------------------------------------
     def post_approved(self, limit: int = 100) -> outbox.SendReport:
         return outbox.send_approved(self.db, self.connector_for_post, self.worker_id, limit=limit)
+
+    def outbox(self, states: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        return [queue._plain(row) for row in outbox.list_outbox(self.db, states)]
+
+    def retry_reply(self, outbox_id: int, actor: Actor) -> None:
+        actor.require(Role.approver, Role.admin)
+        outbox.retry(self.db, outbox_id, actor.name)
+
+    def resolve_reply(self, outbox_id: int, actor: Actor, reply_id: str) -> None:
+        actor.require(Role.approver, Role.admin)
+        outbox.resolve_posted(self.db, outbox_id, actor.name, reply_id)
+
+    def cancel_reply(self, outbox_id: int, actor: Actor, reason: str) -> None:
+        actor.require(Role.approver, Role.admin)
+        outbox.cancel(self.db, outbox_id, actor.name, reason)
 
     # ---- reporting ----------------------------------------------------------------------------
     def sources(self) -> list[dict[str, Any]]:

@@ -40,12 +40,15 @@ def train_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Where heads.npz goes (default: the shipped model's folder)."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Encode everything again, keep nothing."),
+    ngrams: bool = typer.Option(False, "--ngrams", help="Also blend a character n-gram model into sentiment "
+                                "(measured, not shipped: see MODEL_CARD.md)."),
 ) -> None:
     """Rebuild the sentiment and anger heads from DATA (fixed seeds: same data, same heads)."""
     from monitor.analysis.training import train
 
     try:
-        report = train(data, out or _shipped_dir(), cache_dir=_cache(no_cache, cache), log=typer.echo)
+        report = train(data, out or _shipped_dir(), cache_dir=_cache(no_cache, cache), log=typer.echo,
+                       ngrams=ngrams)
     except CorpusError as exc:
         _fail(str(exc))
     except (ValueError, OSError) as exc:
@@ -88,9 +91,10 @@ def eval_command(
     typer.echo(render(result))
 
 
-def _line(name: str, figures: dict) -> str:
-    return (f"  {name:<38} {figures['n']:>6}  {figures['macro_f1']:.3f}      "
+def _line(name: str, figures: dict, head_only: Optional[float] = None) -> str:
+    line = (f"  {name:<38} {figures['n']:>6}  {figures['macro_f1']:.3f}      "
             f"{figures['precision']['negative']:.3f}   {figures['recall']['negative']:.3f}")
+    return line if head_only is None else f"{line}   {head_only:.3f}"
 
 
 def render(result: dict) -> str:
@@ -99,13 +103,18 @@ def render(result: dict) -> str:
     if result.get("overall") is None:
         lines.append("no rows labelled negative/neutral/positive in this split")
         return "\n".join(lines)
-    header = f"  {'':<38} {'rows':>6}  macro-F1   neg-P   neg-R"
+    head_only = result.get("head_only_macro_f1") or {}
+    header = f"  {'':<38} {'rows':>6}  macro-F1   neg-P   neg-R" + ("   head-only F1" if head_only else "")
+    if head_only:
+        lines.append("sentiment: embedding head blended with the character n-gram model "
+                     "(last column: the head alone)")
     lines += ["", "by language", header]
-    lines += [_line(lang, figures) for lang, figures in result["languages"].items()]
+    lines += [_line(lang, figures, head_only.get(lang)) for lang, figures in result["languages"].items()]
     lines += ["", "by file" + ("  (* = not trained on)" if result.get("not_trained_on") else ""), header]
     for name, figures in result["files"].items():
-        lines.append(_line(name + (" *" if name in result.get("not_trained_on", []) else ""), figures))
-    lines += ["", _line("all", result["overall"]).replace("  all", "  all rows", 1)]
+        lines.append(_line(name + (" *" if name in result.get("not_trained_on", []) else ""), figures,
+                           head_only.get(name)))
+    lines += ["", _line("all", result["overall"], head_only.get("all")).replace("  all", "  all rows", 1)]
     confusion = result["overall"]["confusion"]
     labels = result["overall"]["labels"]
     lines += ["", "confusion (rows: true, columns: predicted)",

@@ -18,6 +18,7 @@ from monitor.analysis.features import MAX_SENTENCES, encode, pooled
 from monitor.analysis.heads import Head
 from monitor.analysis.language import detect_many
 from monitor.analysis.lexicon import RiskLexicon
+from monitor.analysis.ngrams import Blend, NgramModel
 from monitor.analysis.severity import SeverityRules, build_analysis
 from monitor.analysis.text import clean, split_sentences
 
@@ -33,14 +34,27 @@ class Heads:
     sentiment: Head
     anger: Head
     meta: dict
+    ngrams: Optional[NgramModel] = None     # character n-gram sentiment model, blended with the head
+    blend: Optional[Blend] = None
 
     @property
     def version(self) -> str:
         return self.meta.get("version", "unknown")
 
+    def sentiment_proba(self, features: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """(N, 3) sentiment in the head's class order: the head, blended with the n-gram model if shipped."""
+        probs = self.sentiment.predict_proba(features)
+        if self.ngrams is None or self.blend is None or not len(texts):
+            return probs
+        order = [self.ngrams.classes.index(name) for name in self.sentiment.classes]
+        return self.blend.apply(probs, self.ngrams.predict_proba(texts)[:, order])
+
     def save(self, path: str | Path) -> None:
         arrays = {**self.sentiment.to_arrays("sentiment"), **self.anger.to_arrays("anger"),
                   "meta": np.array(json.dumps(self.meta, sort_keys=True))}
+        if self.ngrams is not None and self.blend is not None:
+            arrays.update(self.ngrams.to_arrays("ngrams"))
+            arrays.update(self.blend.to_arrays("blend"))
         np.savez_compressed(path, **arrays)
 
     @classmethod
@@ -61,7 +75,8 @@ class Heads:
         with np.load(file, allow_pickle=False) as arrays:
             data = {key: arrays[key] for key in arrays.files}
         meta = json.loads(str(data["meta"]))
-        return cls(Head.from_arrays(data, "sentiment"), Head.from_arrays(data, "anger"), meta)
+        return cls(Head.from_arrays(data, "sentiment"), Head.from_arrays(data, "anger"), meta,
+                   NgramModel.from_arrays(data, "ngrams"), Blend.from_arrays(data, "blend"))
 
 
 def features_for(texts: Sequence[str], embed: Optional[Callable] = None) -> np.ndarray:
@@ -106,19 +121,23 @@ class EmbeddedAnalyser:
             return Scored(np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32), [])
         encoded = encode(texts)
         features = pooled(encoded)
-        sentiment = self.heads.sentiment.predict_proba(features)
+        sentiment = self.heads.sentiment_proba(features, texts)
         anger = self.heads.anger.predict_proba(features)[:, 1]
         worst = np.zeros(n, np.float32)
         worst_sentence: list = [None] * n
         if len(encoded.owner):
             negative = self.heads.sentiment.classes.index("negative")
             sentence_features = np.hstack([encoded.sentences, encoded.sentences])
-            sentence_negative = self.heads.sentiment.predict_proba(sentence_features)[:, negative]
-            for owner in np.unique(encoded.owner):
+            owners = np.unique(encoded.owner)
+            sentences = {owner: split_sentences(texts[owner], MAX_SENTENCES) for owner in owners}
+            # the same sentences, in the same order, as `encode` produced for encoded.owner
+            sentence_texts = [sentence for owner in owners for sentence in sentences[owner]]
+            sentence_negative = self.heads.sentiment_proba(sentence_features, sentence_texts)[:, negative]
+            for owner in owners:
                 rows = np.flatnonzero(encoded.owner == owner)
                 best = rows[int(np.argmax(sentence_negative[rows]))]
                 worst[owner] = sentence_negative[best]
-                worst_sentence[owner] = split_sentences(texts[owner], MAX_SENTENCES)[best - rows[0]]
+                worst_sentence[owner] = sentences[owner][best - rows[0]]
         return Scored(sentiment, anger, worst, worst_sentence)
 
     def assess(self, posts: Sequence[PostView]) -> list[Analysis]:

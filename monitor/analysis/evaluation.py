@@ -17,6 +17,7 @@ from monitor.analysis.embedded import Heads
 from monitor.analysis.lexicon import RiskLexicon
 from monitor.analysis.metrics import score
 from monitor.analysis.severity import build_analysis
+from monitor.analysis.text import clean
 from monitor.analysis.training import Log, encode_rows
 
 
@@ -37,20 +38,24 @@ def evaluate(data_dir: str | Path, *, split: str = "heldout", heads: Optional[He
         return result
     if sentiment_rows:
         features = encode_rows(corpus, sentiment_rows, data_dir, cache_dir, log)
-        probs = heads.sentiment.predict_proba(features)
         order = [heads.sentiment.classes.index(label) for label in SENTIMENT_LABELS]
-        probs = probs[:, order]
+        probs = heads.sentiment_proba(features, [clean(row.text) for row in sentiment_rows])[:, order]
         predicted = probs.argmax(axis=1)
+        head_only = heads.sentiment.predict_proba(features)[:, order].argmax(axis=1)
         truth = np.array([row.sentiment for row in sentiment_rows])
         langs = np.array([row.lang for row in sentiment_rows])
         files = np.array([row.file for row in sentiment_rows])
         result["overall"] = score(truth, predicted, SENTIMENT_LABELS).as_dict()
-        for lang in sorted(set(langs)):
-            mask = langs == lang
-            result["languages"][lang] = score(truth[mask], predicted[mask], SENTIMENT_LABELS).as_dict()
-        for name in sorted(set(files)):
-            mask = files == name
-            result["files"][name] = score(truth[mask], predicted[mask], SENTIMENT_LABELS).as_dict()
+        blended = heads.ngrams is not None and heads.blend is not None
+        if blended:  # the embedding head alone, for comparison with the blend
+            result["head_only_macro_f1"] = {"all": score(truth, head_only, SENTIMENT_LABELS).as_dict()["macro_f1"]}
+        for group, column in (("languages", langs), ("files", files)):
+            for name in sorted(set(column)):
+                mask = column == name
+                result[group][name] = score(truth[mask], predicted[mask], SENTIMENT_LABELS).as_dict()
+                if blended:
+                    result["head_only_macro_f1"][name] = score(truth[mask], head_only[mask],
+                                                               SENTIMENT_LABELS).as_dict()["macro_f1"]
         anger = heads.anger.predict_proba(features)[:, 1]
         lexicon = RiskLexicon.load()
         flagged = np.array([

@@ -27,7 +27,7 @@ def build_drafter(settings: "Settings") -> Drafter:
     from monitor.drafting.drafter import PhrasebookDrafter
     from monitor.drafting.phrasebook import PhrasebookError, build_phrasebook
     from monitor.drafting.safety import PublicSafetyChecker
-    from monitor.drafting.topics import ALL_TOPICS, TopicClassifier
+    from monitor.drafting.topics import ALL_TOPICS
     from monitor.settings import SettingsError
 
     drafting = settings.drafting

@@ -1,7 +1,7 @@
 """The drafting contract: a suggested reply for a post, and the public-safety findings on a text."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional, Protocol, Sequence
 
 from monitor.analysis.base import Analysis, PostView

@@ -71,6 +71,22 @@ def test_train_is_reproducible(data_dir, trained, tmp_path):
     assert np.array_equal(first.sentiment.w1, second.sentiment.w1)
 
 
+def test_train_with_ngrams_blends_them_and_eval_shows_the_head_alone(data_dir, trained, tmp_path):
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache", "--ngrams"])
+    assert result.exit_code == 0, result.output
+    blended, plain = Heads.load(tmp_path / "heads.npz"), Heads.load(trained / "heads.npz")
+    assert plain.ngrams is None and "ngrams" not in plain.meta
+    assert blended.ngrams is not None and 0.3 <= blended.blend.share <= 0.7
+    assert np.array_equal(blended.sentiment.w1, plain.sentiment.w1) and blended.version != plain.version
+    result = runner.invoke(app, ["eval", "--data", str(data_dir), "--model", str(tmp_path), "--split", "all",
+                                 "--json", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout[result.stdout.index("{"):])
+    assert set(figures["head_only_macro_f1"]) == {"all", "en", "pl", "ru", "shop_reviews"}
+    result = runner.invoke(app, ["eval", "--data", str(data_dir), "--model", str(tmp_path), "--no-cache"])
+    assert "head-only F1" in result.output
+
+
 def test_eval_prints_per_language_and_file_figures(data_dir, trained):
     result = runner.invoke(app, ["eval", "--data", str(data_dir), "--model", str(trained), "--split", "all", "--no-cache"])
     assert result.exit_code == 0, result.output

@@ -62,7 +62,7 @@ def test_demo_then_review_approve_post(cli):
     code, output = cli("--demo", "--as", "anna", "approve", str(target["id"]), "--text", "Dziękujemy, sprawdzamy to dziś.",
                        "--override", "test of the loop")
     assert code == 0, output
-    code, output = cli("--demo", "approve", str(target["id"]))
+    code, output = cli("--demo", "approve", str(target["id"]), "--draft", str(target["draft_id"]))
     assert code == 4 and "already approved" in output                 # twice creates nothing
     code, output = cli("--demo", "post", "--json")
     assert code == 0, output
@@ -73,6 +73,19 @@ def test_demo_then_review_approve_post(cli):
     assert detail["decisions"][0]["actor"] == "anna"
     code, output = cli("--demo", "post", "--json")
     assert json.loads(output)["sent"] == []                           # nothing twice
+
+
+def test_approving_a_draft_needs_to_name_the_draft_that_was_read(cli):
+    assert cli("demo", "--no-fresh")[0] == 0
+    item = next(i for i in queue_json(cli) if i["strategy"] == "thanks")
+    code, output = cli("--demo", "approve", str(item["id"]))           # a script that read nothing
+    assert code == 2 and f"--draft {item['draft_id']}" in output
+    code, output = cli("--demo", "approve", str(item["id"]), "--draft", str(item["draft_id"] - 1))
+    assert code == 4 and "changed since you read it" in output         # an older draft than the newest
+    code, output = cli("--demo", "approve", str(item["id"]), "--draft", str(item["draft_id"]))
+    assert code == 0, output
+    shown = json.loads(cli("--demo", "show", str(item["id"]), "--json")[1])
+    assert shown["outbox"]["text"] == shown["draft"]["text"]
 
 
 def test_exit_codes_scripts_rely_on(cli):

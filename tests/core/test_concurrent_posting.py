@@ -20,7 +20,7 @@ def test_concurrent_post_runs_send_each_reply_once(make_settings, monitor, platf
     with monitor.db.session() as session:
         ids = [p.id for p in session.exec(select(Post))]
     for post_id in ids:
-        monitor.approve(post_id, Actor("anna"))
+        monitor.approve(post_id, Actor("anna"), draft_id=monitor.show(post_id).draft["id"])
     platform.reply_delay = 0.02          # widen the window in which two workers could collide
     workers = []
     for _ in range(4):

@@ -77,15 +77,15 @@ def test_approved_text_is_posted_exactly_and_once(monitor, platform):
     monitor.process()
     ids = {p.external_id: p.id for p in posts(monitor)}
     first, second = ids["p1"], ids["p2"]
-    monitor.approve(first, ME)
+    monitor.approve(first, ME, draft_id=monitor.show(first).draft["id"])
     edited = "Przepraszamy! 😔 Sprawdzamy to\u200b dziś."
     monitor.approve(second, ME, text=edited)
     with pytest.raises(Conflict):
-        monitor.approve(first, ME)                       # approving twice creates nothing
+        monitor.approve(first, ME, draft_id=monitor.show(first).draft["id"])                       # approving twice creates nothing
     assert len(monitor.post_approved().sent) == 2
     assert monitor.post_approved().sent == []            # a second run posts nothing
     drafted = monitor.show(first).draft["text"]
-    assert platform.replies == {"p1": [drafted], "p2": ["Przepraszamy! 😔 Sprawdzamy to dziś."]}
+    assert platform.replies == {"p1": [drafted], "p2": [edited]}     # exactly as approved, never "cleaned"
     detail = monitor.show(second)
     assert detail.post["status"] == "posted" and detail.outbox["external_reply_id"] == "r-p2-1"
     actions = [e["action"] for e in detail.events]
@@ -100,8 +100,10 @@ def test_findings_need_an_override_with_a_reason(monitor, platform):
     with pytest.raises(NeedsOverride) as caught:
         monitor.approve(post.id, ME, text="see https://elsewhere.example")
     assert caught.value.findings[0]["code"] == "link"
-    with pytest.raises(NeedsOverride):
-        monitor.approve(post.id, ME, text="x" * 300)      # over the platform's 280
+    with pytest.raises(Conflict, match="cannot be overridden"):
+        monitor.approve(post.id, ME, text="x" * 300, override_reason="I know")   # the platform would refuse it
+    with pytest.raises(Conflict, match="at most 10000"):
+        monitor.approve(post.id, ME, text="y" * 10_001, override_reason="long")  # never cut silently
     decision = monitor.approve(post.id, ME, text="see https://elsewhere.example", override_reason="our blog")
     assert decision.override_reason == "our blog"
     with monitor.db.session() as session:
@@ -120,12 +122,34 @@ def test_reject_escalate_roles_and_unknown_ids(monitor, platform):
     monitor.escalate(b, Actor("bob", Role.agent), "legal")
     from monitor.errors import Forbidden
     with pytest.raises(Forbidden):
-        monitor.approve(c, Actor("bob", Role.agent))
+        monitor.approve(c, Actor("bob", Role.agent), draft_id=monitor.show(c).draft["id"])
     with pytest.raises(NotFound):
         monitor.show(999)
     statuses = {p.id: p.status for p in posts(monitor)}
     assert statuses == {a: "rejected", b: "escalated", c: "open"}
     assert monitor.post_approved().sent == []
+
+
+def test_a_failed_reply_is_settled_by_a_person(monitor, platform):
+    from connectors.base import PostRejected
+    platform.items = [item(1)]
+    monitor.poll()
+    monitor.process()
+    [post] = posts(monitor)
+    monitor.approve(post.id, ME, text="first try")
+    platform.reply_raises = PostRejected("duplicate content")
+    platform.replies.clear()
+    report = monitor.post_approved()
+    [outbox_id] = report.failed
+    platform.reply_raises = None
+    with pytest.raises(Conflict):
+        monitor.approve(post.id, ME, text="second try")               # still approved, not open
+    monitor.cancel_reply(outbox_id, ME, "wording refused by the platform")
+    monitor.approve(post.id, ME, text="second try")                  # open again, same outbox row
+    platform.replies.clear()
+    assert monitor.post_approved().sent == [outbox_id]
+    assert platform.replies == {"p1": ["second try"]}
+    assert [r["state"] for r in monitor.outbox()] == ["sent"]
 
 
 def test_uncertain_post_is_reconciled_not_resent(monitor, platform):
@@ -134,7 +158,7 @@ def test_uncertain_post_is_reconciled_not_resent(monitor, platform):
     monitor.poll()
     monitor.process()
     [post] = posts(monitor)
-    monitor.approve(post.id, ME)
+    monitor.approve(post.id, ME, draft_id=monitor.show(post.id).draft["id"])
     platform.reply_raises = ConnectorError("read timed out")     # it reached the platform
     assert len(monitor.post_approved().uncertain) == 1
     platform.reply_raises = None
@@ -149,7 +173,7 @@ def test_uncertain_post_left_for_a_person_when_platform_cannot_tell(monitor, pla
     monitor.poll()
     monitor.process()
     [post] = posts(monitor)
-    monitor.approve(post.id, ME)
+    monitor.approve(post.id, ME, draft_id=monitor.show(post.id).draft["id"])
     platform.reply_raises = ConnectorError("connection reset")
     monitor.post_approved()
     platform.reply_raises, platform.find_raises = None, ConnectorError("lookup failed")
@@ -167,7 +191,7 @@ def test_worker_that_died_mid_post_is_reconciled(monitor, platform):
     monitor.poll()
     monitor.process()
     [post] = posts(monitor)
-    monitor.approve(post.id, ME)
+    monitor.approve(post.id, ME, draft_id=monitor.show(post.id).draft["id"])
     with monitor.db.session() as session:   # as a worker leaves it when killed after claiming
         row = session.exec(select(OutboxReply)).one()
         row.state, row.worker, row.sending_since = "sending", "dead:1", utcnow() - timedelta(hours=1)

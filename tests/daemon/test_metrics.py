@@ -36,7 +36,7 @@ def test_metrics_endpoint_reports_queue_sources_and_replies(build_monitor):
         daemon.run_pass()
         with monitor.db.session() as session:
             first = session.exec(select(Post).where(Post.external_id == "g1")).one()
-        monitor.approve(first.id, Actor("anna"))
+        monitor.approve(first.id, Actor("anna"), draft_id=monitor.show(first.id).draft["id"])
         daemon._last_post = float("-inf")
         report = daemon.run_pass()
         assert len(report.sent) == 1

@@ -174,7 +174,7 @@ def test_daemon_posts_approved_replies_and_respects_reply_rate_limits(build_moni
     with monitor.db.session() as session:
         ids = [p.id for p in session.exec(select(Post))]
     for post_id in ids:
-        monitor.approve(post_id, Actor("anna"))
+        monitor.approve(post_id, Actor("anna"), draft_id=monitor.show(post_id).draft["id"])
     a.reply_rate_limited_until = utcnow() + timedelta(minutes=10)
     daemon = Daemon(monitor)
     report = daemon.run(max_seconds=1.5)               # post_interval_seconds = 1: two posting turns

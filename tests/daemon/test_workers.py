@@ -94,7 +94,7 @@ def test_several_daemons_share_sources_without_double_poll_or_double_post(make_p
     with first.db.session() as session:
         approved = [p.id for p in session.exec(select(Post))][:30]
     for post_id in approved:
-        first.approve(post_id, Actor("anna"))
+        first.approve(post_id, Actor("anna"), draft_id=first.show(post_id).draft["id"])
     daemons = [Daemon(monitor, worker_name=f"w{i}") for i, monitor in enumerate(workers)]
     stop_feeding = threading.Event()
 

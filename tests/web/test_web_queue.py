@@ -83,7 +83,8 @@ def test_web_approval_writes_the_same_audit_event_as_the_cli(client_for, monitor
     anna = client_for("anna")
     assert form_post(anna, web_post, "approve", text=draft_text(monitor, web_post)).status_code == 303
     result = CliRunner().invoke(cli.app, ["--settings", str(tmp_path / "settings.toml"), "--as", "carl",
-                                          "approve", str(cli_post)], env={"MONITOR_DATABASE_URL": database_url})
+                                          "approve", str(cli_post), "--draft", str(monitor.show(cli_post).draft["id"])],
+                           env={"MONITOR_DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
     web_event, cli_event = events(monitor, "decision.approve")
     assert (web_event.actor, web_event.post_id) == ("anna", web_post)
