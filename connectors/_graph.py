@@ -22,7 +22,7 @@ from connectors._http import install_log_scrubbing, platform_session, register_s
 from connectors._options import Options
 from connectors._paging import now_utc
 from connectors.base import (AuthExpired, ConnectorError, MalformedPayload, PostRejected,
-                             RateLimited, Secrets)
+                             RateLimited, ReplyTarget, Secrets)
 
 log = logging.getLogger(__name__)
 
@@ -156,3 +156,21 @@ class GraphClient:
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         minutes = max(minutes, int(value))
         return now_utc() + (timedelta(minutes=minutes) if minutes > 0 else DEFAULT_THROTTLE)
+
+
+def reply_object(target: ReplyTarget) -> str:
+    """The Graph object a reply goes under (the comment itself, or the thread's top comment)."""
+    value = (target.extra or {}).get("reply_object")
+    if value is not None and not isinstance(value, str):
+        raise PostRejected("the stored post has an unreadable reply_object; nothing was posted")
+    return value or target.external_id
+
+
+def earlier_reply(brand_replies: list[tuple[str, str]], text: str, thread: str, target: ReplyTarget) -> Optional[str]:
+    """Reconciliation: the brand's reply with the same text; on a top-level item any brand reply."""
+    for reply_id, message in brand_replies:
+        if message.strip() == text.strip():
+            return reply_id
+    if brand_replies and thread == target.external_id:
+        return brand_replies[0][0]
+    return None

@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterator, Mapping, Optional
 
-from connectors._graph import GraphClient, graph_options, graph_token
+from connectors._graph import GraphClient, earlier_reply, graph_options, graph_token, reply_object
 from connectors._options import Options
 from connectors._paging import (OVERLAP, Entry, Mark, StreamWalk, backfill_floor, dump_bookmark,
                                 load_bookmark, need, now_utc, optional_int, parse_time)
@@ -138,13 +138,13 @@ class FacebookConnector(Connector):
     def reply(self, target: ReplyTarget, text: str) -> str:
         if len(text) > self.max_reply_length:
             raise PostRejected(f"the reply has {len(text)} characters; Facebook allows {self.max_reply_length}")
-        result = self.graph.post(_reply_object(target), "comments", action="replying", message=text)
+        result = self.graph.post(reply_object(target), "comments", action="replying", message=text)
         return str(result["id"])
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
         """A comment by the page in the target's thread: the same text, or (for a top-level
         comment or post) any page reply, since a person may have answered on Facebook itself."""
-        thread = _reply_object(target)
+        thread = reply_object(target)
         page_replies: list[tuple[str, str]] = []
         cursor: Optional[str] = None
         for _ in range(FIND_REPLY_PAGES):
@@ -157,19 +157,8 @@ class FacebookConnector(Connector):
                     page_replies.append((str(raw["id"]), str(raw.get("message") or "")))
             if not cursor:
                 break
-        for reply_id, message in page_replies:
-            if message.strip() == text.strip():
-                return reply_id
-        if page_replies and thread == target.external_id:
-            return page_replies[0][0]
-        return None
+        return earlier_reply(page_replies, text, thread, target)
 
     def close(self) -> None:
         self.graph.close()
 
-
-def _reply_object(target: ReplyTarget) -> str:
-    value = (target.extra or {}).get("reply_object")
-    if value is not None and not isinstance(value, str):
-        raise PostRejected("the stored post has an unreadable reply_object; nothing was posted")
-    return value or target.external_id

@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterator, Mapping, Optional
 
-from connectors._graph import GraphClient, graph_options, graph_token
+from connectors._graph import GraphClient, earlier_reply, graph_options, graph_token, reply_object
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, optional_int, parse_time)
@@ -135,11 +135,11 @@ class InstagramConnector(Connector):
     def reply(self, target: ReplyTarget, text: str) -> str:
         if len(text) > self.max_reply_length:
             raise PostRejected(f"the reply has {len(text)} characters; Instagram allows {self.max_reply_length}")
-        result = self.graph.post(_reply_object(target), "replies", action="replying", message=text)
+        result = self.graph.post(reply_object(target), "replies", action="replying", message=text)
         return str(result["id"])
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        thread = _reply_object(target)
+        thread = reply_object(target)
         brand: list[tuple[str, str]] = []
         cursor: Optional[str] = None
         for _ in range(FIND_REPLY_PAGES):
@@ -150,19 +150,8 @@ class InstagramConnector(Connector):
                     brand.append((str(raw["id"]), str(raw.get("text") or "")))
             if not cursor:
                 break
-        for reply_id, reply_text in brand:
-            if reply_text.strip() == text.strip():
-                return reply_id
-        if brand and thread == target.external_id:
-            return brand[0][0]
-        return None
+        return earlier_reply(brand, text, thread, target)
 
     def close(self) -> None:
         self.graph.close()
 
-
-def _reply_object(target: ReplyTarget) -> str:
-    value = (target.extra or {}).get("reply_object")
-    if value is not None and not isinstance(value, str):
-        raise PostRejected("the stored post has an unreadable reply_object; nothing was posted")
-    return value or target.external_id
