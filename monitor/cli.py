@@ -192,6 +192,10 @@ def queue_command(status: str = typer.Option("open", help="open, approved, poste
             emit_json([item.as_dict() for item in items])
         else:
             print_queue(items)
+            stuck = monitor.outbox(("failed", "needs_person"))
+            if stuck:
+                errors.print(f"[yellow]{len(stuck)} approved repl{'y needs' if len(stuck) == 1 else 'ies need'} a person:[/yellow] "
+                             "monitor outbox list --state failed --state needs_person")
 
 
 @app.command()
