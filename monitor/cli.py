@@ -163,8 +163,15 @@ def print_queue(items: list[Any]) -> None:
         waiting = f"{item.waiting_minutes // 60}h{item.waiting_minutes % 60:02d}"
         table.add_row(str(item.id), f"{item.severity:.2f}", "[red]●[/red]" if item.flagged else "",
                       item.platform, item.language or "?", ("[red]" + waiting + " late[/red]") if item.overdue else waiting,
-                      escape(item.author), escape(_short(item.text, 140)), escape(_short(item.summary, 100)))
+                      escape(item.author), escape(_short(item.text, 140)), escape(_short(_why(item), 100)))
     console.print(table)
+
+
+def _why(item: Any) -> str:
+    """The flag reasons, and a posting problem when the approved reply is stuck."""
+    if item.outbox_state in ("failed", "needs_person", "uncertain"):
+        return f"reply {item.outbox_state}: {item.outbox_error or ''} · {item.summary}"
+    return item.summary
 
 
 def _short(text: str, width: int) -> str:
