@@ -1,6 +1,7 @@
 """Throughput of the whole analysis stage (clean, language, encoder, heads, lexicon, severity).
 
     python bench/analysis.py [--json] [--data DIR] [--backend embedded|keywords] [--tweets N] [--reviews N]
+                             [--heads PATH]
 
 Inputs: tweet-length posts made from the demo posts (each made unique so nothing is cached),
 and long reviews: Polish/Russian reviews from DIR (any *.csv[.gz] with a `text` column, texts of
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="embedded", choices=["embedded", "keywords", "transformers"])
     parser.add_argument("--tweets", type=int, default=3000)
     parser.add_argument("--reviews", type=int, default=300)
+    parser.add_argument("--heads", help="embedded: a heads.npz from `monitor model train --out` instead of the shipped one")
     parser.add_argument("--batch", type=int, default=256, help="posts per assess() call (the pipeline's batch)")
     args = parser.parse_args(argv)
     if args.data is not None and not args.data.is_dir():
@@ -81,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     started = time.perf_counter()
-    analyser = build_analyser(Settings(analysis={"backend": args.backend}))
+    analysis = {"backend": args.backend, **({"heads_path": args.heads} if args.heads else {})}
+    analyser = build_analyser(Settings(analysis=analysis))
     analyser.assess([PostView(text="warm-up: load the encoder and the heads")])
     load_seconds = time.perf_counter() - started
     result = {
