@@ -64,7 +64,7 @@ def measure(url: str, label: str, sources: int, items: int, folder: Path) -> Non
     print(f"{label}: collected+analysed {count} posts from {len(platforms)} sources in {elapsed:.1f} s "
           f"= {count / elapsed:.0f} posts/s; the small source was read {stored_at[0] - started:.2f} s after start")
     for post_id in ids:
-        monitor.approve(post_id, Actor("bench"))
+        monitor.approve(post_id, Actor("bench"), draft_id=monitor.show(post_id).draft["id"])
     started = time.perf_counter()
     Daemon(monitor).run(once=True)
     elapsed = time.perf_counter() - started

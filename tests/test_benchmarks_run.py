@@ -1,0 +1,26 @@
+"""The benchmarks are commands people run to check speed targets; they must keep working as the
+code changes (their figures are not asserted here: speed lives in bench/, not in tests)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_analysis_benchmark_runs():
+    output = run("bench/analysis.py", "--tweets", "40", "--reviews", "4", "--json")
+    assert "tweets" in output and "long_reviews" in output
+
+
+def test_daemon_benchmark_runs(postgres_url):   # the fixture skips (or fails in CI) without PostgreSQL
+    from tests.conftest import POSTGRES_URL     # the benchmark makes a schema of its own there
+    output = run("-m", "bench.daemon_throughput", "--sources", "2", "--items", "6", "--postgres", POSTGRES_URL)
+    assert "sqlite: collected+analysed" in output and "postgresql: posted" in output
