@@ -27,8 +27,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from models import PostStatus, User, as_utc, utcnow
+from models import OutboxState, PostStatus, User, as_utc, utcnow
 from monitor import assignments, reports, users
+from monitor.outbox import NEEDS_A_PERSON
 from monitor.db import DatabaseError
 from monitor.errors import Conflict, Forbidden, MonitorError, NeedsOverride, NotFound
 from monitor.queue import QueueFilter
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATUSES = ("open", "escalated", "approved", "posted", "rejected", "all")
 ESCALATION_TEAMS = ("legal", "management", "customer_service", "logistics")
+OUTBOX_STATES = tuple(state.value for state in OutboxState)
+# Replies the machine could not settle: shown highlighted, with the error, wherever they appear.
+STUCK = (*NEEDS_A_PERSON, OutboxState.uncertain.value)
+OUTBOX_PAGE_ROWS = 300
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = {
@@ -87,6 +92,33 @@ class QueueView:
     def url(self, post_id: Optional[int] = None) -> str:
         query = self.query(post=post_id)
         return "/queue" + ("?" + query if query else "")
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    """The outbox page's state filter as it travels in links and hidden form fields."""
+
+    states: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, values: list[str]) -> "OutboxView":
+        return cls(tuple(state for state in OUTBOX_STATES if state in values))
+
+    @classmethod
+    def from_query(cls, query: str) -> "OutboxView":
+        return cls.parse([value for key, value in parse_qsl(query or "") if key == "state"])
+
+    def query(self) -> str:
+        return urlencode([("state", state) for state in self.states])
+
+    def url(self, outbox_id: Optional[int] = None) -> str:
+        query = self.query()
+        return "/outbox" + ("?" + query if query else "") + (f"#reply-{outbox_id}" if outbox_id else "")
+
+
+def outbox_link(state: str, outbox_id: int) -> str:
+    """Where a stuck reply is settled: the outbox, filtered to replies that need a person."""
+    return OutboxView.parse([*STUCK, state]).url(outbox_id)
 
 
 def _safe_next(value: Optional[str]) -> str:
@@ -142,7 +174,9 @@ def create_app(monitor: Any) -> FastAPI:
         return str(number)
 
     environment.filters.update(local=local, duration=duration, reach=reach)
-    environment.globals.update(csrf_field=CSRF_FIELD, teams=ESCALATION_TEAMS, statuses=STATUSES)
+    environment.globals.update(csrf_field=CSRF_FIELD, teams=ESCALATION_TEAMS, statuses=STATUSES,
+                               outbox_states=OUTBOX_STATES, stuck=STUCK, needs_a_person=NEEDS_A_PERSON,
+                               outbox_link=outbox_link)
 
     # ---- plumbing -------------------------------------------------------------------------------
     def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -317,6 +351,8 @@ def create_app(monitor: Any) -> FastAPI:
             "lock_holder": lock_holder, "lock_until": lock_until, "holding_until": holding_until,
             "decidable": bool(detail and detail.post["status"] in (PostStatus.open, PostStatus.escalated)),
             "position": position, "platforms": sorted({s.platform for s in settings.sources}),
+            "needing_a_person": len(monitor.outbox(NEEDS_A_PERSON)),
+            "needing_a_person_url": OutboxView(NEEDS_A_PERSON).url(),
         }
         return page(request, "queue.html", context, status_code=status_code)
 
@@ -394,6 +430,53 @@ def create_app(monitor: Any) -> FastAPI:
                 user: WebUser = Depends(current_user)) -> Response:
         return act(request, user, post_id, q, lambda: monitor.release(post_id, user.actor),
                    f"Released post {post_id} for colleagues.", stay=True)
+
+    # ---- the outbox: approved replies, and what a person does with a stuck one ----------------------
+    def outbox_page(request: Request, user: WebUser, view: OutboxView, *, status_code: int = 200,
+                    error: Optional[str] = None, error_id: Optional[int] = None) -> HTMLResponse:
+        everything = monitor.outbox()
+        rows = monitor.outbox(view.states) if view.states else everything
+        shown = list(reversed(rows))[:OUTBOX_PAGE_ROWS]  # newest first
+        counts = {state: sum(1 for row in everything if row["state"] == state) for state in OUTBOX_STATES}
+        return page(request, "outbox.html", {
+            "user": user, "view": view, "rows": shown, "total": len(rows), "counts": counts, "error": error,
+            "error_id": error_id, "needs_a_person_view": OutboxView(NEEDS_A_PERSON),
+            "stuck_view": OutboxView(STUCK)}, status_code=status_code)
+
+    @app.get("/outbox")
+    def outbox_screen(request: Request, user: WebUser = Depends(current_user)) -> HTMLResponse:
+        return outbox_page(request, user, OutboxView.parse(request.query_params.getlist("state")))
+
+    def settle(request: Request, user: WebUser, outbox_id: int, q: str, action, done: str) -> Response:
+        """Run one person's action on a stuck reply; a refusal re-renders the outbox with the reason."""
+        view = OutboxView.from_query(q)
+        try:
+            action()
+        except Forbidden as exc:
+            return outbox_page(request, user, view, status_code=403, error=str(exc), error_id=outbox_id)
+        except Conflict as exc:
+            return outbox_page(request, user, view, status_code=409, error=str(exc), error_id=outbox_id)
+        flash(request, "ok", done)
+        return RedirectResponse(view.url(outbox_id), status_code=303)
+
+    @app.post("/outbox/{outbox_id}/retry", dependencies=protected)
+    def outbox_retry(request: Request, outbox_id: int, q: str = Form(""),
+                     user: WebUser = Depends(current_user)) -> Response:
+        return settle(request, user, outbox_id, q, lambda: monitor.retry_reply(outbox_id, user.actor),
+                      f"Reply {outbox_id} will be sent again by the next posting run.")
+
+    @app.post("/outbox/{outbox_id}/resolve", dependencies=protected)
+    def outbox_resolve(request: Request, outbox_id: int, reply_id: str = Form(""), q: str = Form(""),
+                       user: WebUser = Depends(current_user)) -> Response:
+        reply_id = reply_id.strip()[:200]
+        return settle(request, user, outbox_id, q, lambda: monitor.resolve_reply(outbox_id, user.actor, reply_id),
+                      f"Reply {outbox_id} is recorded as posted ({reply_id}); it is never sent again.")
+
+    @app.post("/outbox/{outbox_id}/cancel", dependencies=protected)
+    def outbox_cancel(request: Request, outbox_id: int, reason: str = Form(""), q: str = Form(""),
+                      user: WebUser = Depends(current_user)) -> Response:
+        return settle(request, user, outbox_id, q, lambda: monitor.cancel_reply(outbox_id, user.actor, reason[:500]),
+                      f"Reply {outbox_id} is withdrawn; its post is open again for a new decision.")
 
     # ---- dashboard, sources, audit, users ---------------------------------------------------------
     @app.get("/dashboard")
