@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import facebook
 import requests
 
-from connectors._http import install_log_scrubbing, platform_session, register_secret, scrub
+from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
 from connectors._paging import now_utc
 from connectors.base import (AuthExpired, ConnectorError, MalformedPayload, PostRejected,
@@ -50,8 +50,7 @@ def graph_options(opts: Options) -> dict[str, Any]:
 
 def graph_token(name: str, secrets: Secrets) -> str:
     token = secrets.require(name, "access_token")
-    register_secret(token)
-    install_log_scrubbing()
+    protect(token)
     return token
 
 

@@ -44,6 +44,13 @@ def register_secret(value: Optional[str]) -> None:
             _secrets.add(value)
 
 
+def protect(*secrets: Optional[str]) -> None:
+    """Register a connector's secrets and make sure the client libraries' logs are scrubbed."""
+    for value in secrets:
+        register_secret(value)
+    install_log_scrubbing()
+
+
 def scrub(text: object) -> str:
     """The text with registered secrets and anything token-shaped replaced by '***'."""
     result = str(text)

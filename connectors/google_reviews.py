@@ -17,7 +17,7 @@ import requests
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2.credentials import Credentials
 
-from connectors._http import install_log_scrubbing, platform_session, register_secret, scrub
+from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, parse_time)
@@ -72,9 +72,7 @@ class GoogleReviewsConnector(Connector):
         )
         opts.finish()
         credentials = {key: secrets.require(name, key) for key in ("client_id", "client_secret", "refresh_token")}
-        for value in credentials.values():
-            register_secret(value)
-        install_log_scrubbing()
+        protect(*credentials.values())
         return cls(name, **values, **credentials)
 
     # --- collect ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import requests
 from praw.exceptions import PRAWException, RedditAPIException
 from prawcore.sessions import FiniteRetryStrategy
 
-from connectors._http import install_log_scrubbing, register_secret, scrub
+from connectors._http import protect, scrub
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, optional_int, parse_time)
@@ -176,9 +176,7 @@ class RedditConnector(Connector):
             credentials["password"] = secrets.get(name, "password")
             if not credentials["password"]:
                 secrets.require(name, "refresh_token")  # raises, naming the preferred secret
-        for value in credentials.values():
-            register_secret(value)
-        install_log_scrubbing()
+        protect(*credentials.values())
         return cls(name, **values, **credentials)
 
     # --- collect ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping, Optional
 import requests
 import tweepy
 
-from connectors._http import install_log_scrubbing, platform_session, register_secret, scrub
+from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
 from connectors._paging import (dump_bookmark, load_bookmark, need, now_utc, optional_int,
                                 parse_time)
@@ -71,9 +71,7 @@ class XConnector(Connector):
         credentials = {key: secrets.require(name, key) for key in
                        ("consumer_key", "consumer_secret", "access_token", "access_token_secret")}
         credentials["bearer_token"] = secrets.get(name, "bearer_token")
-        for value in credentials.values():
-            register_secret(value)
-        install_log_scrubbing()
+        protect(*credentials.values())
         return cls(name, **values, **credentials)
 
     # --- collect ---------------------------------------------------------------------------
