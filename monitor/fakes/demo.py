@@ -4,6 +4,7 @@ posts (package data), the `[[sources]]` entries pointing at the fake, and fake c
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Union
 
@@ -30,8 +31,11 @@ def load_demo_posts(path: Optional[Union[str, Path]] = None) -> list[dict[str, A
     return posts
 
 
-def seed_posts(fake: Any, posts: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
-    """Put each demo post on its fake platform; returns demo id -> (platform, external id)."""
+def seed_posts(fake: Any, posts: Iterable[Mapping[str, Any]], now: Optional[datetime] = None) -> dict[str, tuple[str, str]]:
+    """Put each demo post on its fake platform; returns demo id -> (platform, external id).
+
+    `now` anchors `minutes_ago`: the same anchor gives the same ids (X's ids are time-based), so
+    a demo reseeded by every command does not look like new posts."""
     seeded = {}
     for number, post in enumerate(posts):
         platform = str(post.get("platform", ""))
@@ -40,6 +44,7 @@ def seed_posts(fake: Any, posts: Iterable[Mapping[str, Any]]) -> dict[str, tuple
         demo_id = str(post.get("id") or f"post-{number + 1}")
         external_id = fake.add_post(
             platform, str(post.get("text", "")), kind=post.get("kind"), author=str(post.get("author") or "customer"),
+            created_at=(now - timedelta(minutes=float(post.get("minutes_ago", 0)))) if now else None,
             minutes_ago=float(post.get("minutes_ago", 0)), reach=int(post.get("reach", 0)),
             likes=int(post.get("likes", 0)), shares=int(post.get("shares", 0)), replies=int(post.get("replies", 0)),
             rating=post.get("rating"), demo_id=demo_id)

@@ -104,6 +104,15 @@ def test_exit_codes_scripts_rely_on(cli):
     assert code == 0 and json.loads(output)["by_status"]["escalated"] == 1
 
 
+def test_every_demo_command_sees_the_same_demo_posts(cli):
+    """Each --demo command starts the fake platforms afresh; the posts must not look new again."""
+    assert cli("demo", "--no-fresh")[0] == 0
+    code, output = cli("--demo", "poll", "--json")
+    assert code == 0, output
+    assert sum(source["new"] for source in json.loads(output)["sources"]) == 0
+    assert len(queue_json(cli)) == DEMO_POSTS
+
+
 def test_empty_queue_is_a_clear_message(cli):
     code, output = cli("--demo", "queue")
     assert code == 0 and "the queue is empty" in output
