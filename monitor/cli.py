@@ -199,9 +199,10 @@ def queue_command(status: str = typer.Option("open", help="open, approved, poste
             emit_json([item.as_dict() for item in items])
         else:
             print_queue(items)
-            stuck = monitor.outbox(("failed", "needs_person"))
+            counts = monitor.outbox_counts()
+            stuck = counts.get("failed", 0) + counts.get("needs_person", 0)
             if stuck:
-                errors.print(f"[yellow]{len(stuck)} approved repl{'y needs' if len(stuck) == 1 else 'ies need'} a person:[/yellow] "
+                errors.print(f"[yellow]{stuck} approved repl{'y needs' if stuck == 1 else 'ies need'} a person:[/yellow] "
                              "monitor outbox list --state failed --state needs_person")
 
 
@@ -318,18 +319,19 @@ app.add_typer(outbox_app, name="outbox")
 
 @outbox_app.command("list")
 def outbox_list(state: list[str] = typer.Option([], "--state", help="pending, sending, sent, uncertain, failed, needs_person, cancelled (repeatable)."),
+                limit: int = typer.Option(200, min=1),
                 as_json: bool = typer.Option(False, "--json")) -> None:
-    """Approved replies and their state (default: all)."""
+    """Approved replies and their state, newest first (default: every state)."""
     with service() as monitor:
-        rows = monitor.outbox(tuple(state))
+        rows = monitor.outbox(tuple(state), limit=limit, newest_first=True)
         if as_json:
             emit_json(rows)
             return
         table = Table(title=f"Outbox ({len(rows)})")
-        for name in ("id", "post", "state", "attempts", "platform id", "last error", "text"):
+        for name in ("id", "post", "platform", "state", "attempts", "platform id", "last error", "text"):
             table.add_column(name, overflow="fold")
         for row in rows:
-            table.add_row(str(row["id"]), str(row["post_id"]), row["state"], str(row["attempts"]),
+            table.add_row(str(row["id"]), str(row["post_id"]), row["platform"], row["state"], str(row["attempts"]),
                           escape(row["external_reply_id"] or ""), escape(row["last_error"] or ""), escape(_short(row["text"], 80)))
         console.print(table)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Collection, Optional
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 
 from connectors._http import scrub  # the connectors' own secret scrubber
@@ -292,9 +292,22 @@ def _set_state(db: Database, outbox_id: int, state: OutboxState) -> None:
         row.state, row.updated_at = state.value, utcnow()
 
 
-def list_outbox(db: Database, states: Collection[str] = ()) -> list[dict]:
+def list_outbox(db: Database, states: Collection[str] = (), *, limit: Optional[int] = None,
+                newest_first: bool = False) -> list[dict]:
+    """Outbox rows (in a state, newest or oldest first, at most `limit`), each with the post's
+    platform and author so a person can tell which reply it is."""
     with db.session() as session:
-        query = select(OutboxReply).order_by(col(OutboxReply.id))
+        order = col(OutboxReply.id).desc() if newest_first else col(OutboxReply.id)
+        query = select(OutboxReply, Post.platform, Post.author_handle).join(Post, col(Post.id) == OutboxReply.post_id).order_by(order)
         if states:
             query = query.where(col(OutboxReply.state).in_(list(states)))
-        return [row.model_dump() for row in session.exec(query)]
+        if limit is not None:
+            query = query.limit(limit)
+        return [{**row.model_dump(), "platform": platform, "author": author}
+                for row, platform, author in session.exec(query)]
+
+
+def count_by_state(db: Database) -> dict[str, int]:
+    with db.session() as session:
+        return {state: count for state, count in session.exec(
+            select(OutboxReply.state, func.count()).group_by(OutboxReply.state))}

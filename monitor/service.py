@@ -229,8 +229,12 @@ class Monitor:
     def post_approved(self, limit: int = 100) -> outbox.SendReport:
         return outbox.send_approved(self.db, self.connector_for_post, self.worker_id, limit=limit)
 
-    def outbox(self, states: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        return [queue._plain(row) for row in outbox.list_outbox(self.db, states)]
+    def outbox(self, states: tuple[str, ...] = (), *, limit: Optional[int] = None,
+               newest_first: bool = False) -> list[dict[str, Any]]:
+        return [queue._plain(row) for row in outbox.list_outbox(self.db, states, limit=limit, newest_first=newest_first)]
+
+    def outbox_counts(self) -> dict[str, int]:
+        return outbox.count_by_state(self.db)
 
     def retry_reply(self, outbox_id: int, actor: Actor) -> None:
         actor.require(Role.approver, Role.admin)

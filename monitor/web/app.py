@@ -351,7 +351,7 @@ def create_app(monitor: Any) -> FastAPI:
             "lock_holder": lock_holder, "lock_until": lock_until, "holding_until": holding_until,
             "decidable": bool(detail and detail.post["status"] in (PostStatus.open, PostStatus.escalated)),
             "position": position, "platforms": sorted({s.platform for s in settings.sources}),
-            "needing_a_person": len(monitor.outbox(NEEDS_A_PERSON)),
+            "needing_a_person": sum(monitor.outbox_counts().get(state, 0) for state in NEEDS_A_PERSON),
             "needing_a_person_url": OutboxView(NEEDS_A_PERSON).url(),
         }
         return page(request, "queue.html", context, status_code=status_code)
@@ -434,12 +434,12 @@ def create_app(monitor: Any) -> FastAPI:
     # ---- the outbox: approved replies, and what a person does with a stuck one ----------------------
     def outbox_page(request: Request, user: WebUser, view: OutboxView, *, status_code: int = 200,
                     error: Optional[str] = None, error_id: Optional[int] = None) -> HTMLResponse:
-        everything = monitor.outbox()
-        rows = monitor.outbox(view.states) if view.states else everything
-        shown = list(reversed(rows))[:OUTBOX_PAGE_ROWS]  # newest first
-        counts = {state: sum(1 for row in everything if row["state"] == state) for state in OUTBOX_STATES}
+        known = monitor.outbox_counts()
+        counts = {state: known.get(state, 0) for state in OUTBOX_STATES}
+        shown = monitor.outbox(view.states, limit=OUTBOX_PAGE_ROWS, newest_first=True)
+        total = sum(counts[state] for state in view.states) if view.states else sum(counts.values())
         return page(request, "outbox.html", {
-            "user": user, "view": view, "rows": shown, "total": len(rows), "counts": counts, "error": error,
+            "user": user, "view": view, "rows": shown, "total": total, "counts": counts, "error": error,
             "error_id": error_id, "needs_a_person_view": OutboxView(NEEDS_A_PERSON),
             "stuck_view": OutboxView(STUCK)}, status_code=status_code)
 
