@@ -108,8 +108,9 @@ def emit_json(value: Any) -> None:
 @app.command()
 def init() -> None:
     """Create or upgrade the database and register the configured sources."""
-    with service() as monitor:
-        monitor.check_sources()
+    with service(init=False) as monitor:
+        monitor.check_sources()       # every source's settings and secrets first: nothing half-registered
+        monitor.init()
         console.print(f"database ready: {monitor.db!r}; {len(monitor.settings.sources)} source(s) configured")
 
 

@@ -58,10 +58,12 @@ class Monitor:
             existing = {row.name: row for row in session.exec(select(Source))}
             for name, source in configured.items():
                 row = existing.get(name) or Source(name=name, platform=source.platform)
-                if row.platform != source.platform:
+                if row.platform != source.platform and row.id is not None and session.exec(
+                        select(Post.id).where(Post.source_id == row.id).limit(1)).first() is not None:
                     raise SettingsError(f"[[sources]] {name} platform",
-                                        f"was {row.platform!r} before; a source's platform cannot change (use a new name)")
-                row.enabled = source.enabled
+                                        f"it collected posts from {row.platform!r}; a source cannot change platform "
+                                        "once it has posts (give the new one a new name)")
+                row.platform, row.enabled = source.platform, source.enabled
                 session.add(row)
             for name, row in existing.items():
                 if name not in configured and row.enabled:

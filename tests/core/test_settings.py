@@ -63,3 +63,18 @@ def test_cli_reports_unusable_database_with_exit_5(tmp_path):
     path = write(tmp_path, f'[app]\ndatabase_url = "sqlite:///{tmp_path}/missing-dir/sub/m.db"\n')
     result = CliRunner().invoke(app, ["--settings", str(path), "queue"])
     assert result.exit_code == 5 and "database" in result.output and "Traceback" not in result.output
+
+
+def test_init_checks_every_source_before_registering_any(tmp_path):
+    database = f"sqlite:///{tmp_path}/m.db"
+    path = write(tmp_path, f'[app]\ndatabase_url = "{database}"\n[[sources]]\nname = "shop"\nplatform = "twitter"\n')
+    result = CliRunner().invoke(app, ["--settings", str(path), "init"])
+    assert result.exit_code == 2 and "unknown platform 'twitter'" in result.output
+    path = write(tmp_path, f'[app]\ndatabase_url = "{database}"\n[[sources]]\nname = "shop"\nplatform = "x"\naccount_id = "1"\n')
+    result = CliRunner().invoke(app, ["--settings", str(path), "init"])
+    assert result.exit_code == 2 and "MONITOR_SECRET_SHOP_CONSUMER_KEY" in result.output     # the typo is forgotten
+    secrets = {f"MONITOR_SECRET_SHOP_{key.upper()}": "s3cret-value-1"
+               for key in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")}
+    result = CliRunner().invoke(app, ["--settings", str(path), "init"], env=secrets)
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
