@@ -34,6 +34,10 @@ UNCERTAIN_CODES = {1, 2}                         # "unknown error", "service tem
 DEFAULT_THROTTLE = timedelta(minutes=15)
 
 
+class ObjectMissing(ConnectorError):
+    """Graph says the object does not exist (code 100, e.g. a post deleted since it was listed)."""
+
+
 def graph_options(opts: Options) -> dict[str, Any]:
     """The keys both Graph connectors take."""
     return dict(
@@ -135,6 +139,8 @@ class GraphClient:
             if code in UNCERTAIN_CODES:
                 return ConnectorError(f"{where}: Graph API error ({detail}: {message}); the reply may have been posted")
             return PostRejected(f"{where}: Graph API refused the reply ({detail}: {message})")
+        if code == 100 and (subcode == 33 or "does not exist" in message):
+            return ObjectMissing(f"{where}: Graph API error ({detail}: {message})")
         return ConnectorError(f"{where}: Graph API error ({detail}: {message})")
 
     def _throttled_until(self) -> datetime:

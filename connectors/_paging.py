@@ -135,35 +135,51 @@ class StreamWalk:
     A resume cursor the platform no longer accepts (an error, or an empty page where more was
     promised) makes that listing walk from the newest again: re-collecting is harmless, the
     store de-duplicates.
+
+    When the listings themselves come from a listing (a page's posts, an account's media) that
+    stops at `max_pages` (`walk_outer`), the run also records that listing's cursor (`outer`) and
+    keeps the floor: the following runs sweep on from there (the listings found on the new
+    pages, plus the unfinished ones) until the listing of listings ends, and only then finalise.
     """
 
     def __init__(self, value: Any, *, floor_time: datetime, max_pages: int, where: str):
         self.floor = Mark.load(value)
         self.floor_time, self.max_pages, self.where = floor_time, max_pages, where
-        self.top, self.pending = self._load_resume(value)
+        self.top, self.pending, self.outer_from = self._load_resume(value)
         self.seen: list[tuple[datetime, str]] = []
         self.left: dict[str, str] = {}  # listings stopped at max_pages -> the cursor to go on from
+        self.outer_left: Optional[str] = None  # where the listing of listings stopped at max_pages
 
     @property
     def resuming(self) -> bool:
-        return bool(self.pending)
+        return bool(self.pending) or self.sweeping
 
-    def _load_resume(self, value: Any) -> tuple[Mark, dict[str, str]]:
+    @property
+    def sweeping(self) -> bool:
+        """The last run stopped in the listing of listings: this one goes on from there."""
+        return self.outer_from is not None
+
+    def _load_resume(self, value: Any) -> tuple[Mark, dict[str, str], Optional[str]]:
         resume = value.get("resume") if isinstance(value, dict) else None
         if resume is None:
-            return self.floor, {}
+            return self.floor, {}, None
         after = resume.get("after") if isinstance(resume, dict) else None
+        outer = resume.get("outer") if isinstance(resume, dict) else None
         if not isinstance(after, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
-                                                  for k, v in after.items()):
+                                                  for k, v in after.items()) \
+                or not (outer is None or isinstance(outer, str) and outer):
             log.warning("%s: the stored resume point is not readable; walking from the newest to the "
                         "last finished bookmark", self.where)
-            return self.floor, {}
+            return self.floor, {}, None
         # The top never lies below the floor, even if its stored form is damaged.
-        return self.floor.advanced(Mark.load(resume.get("top")).recent), dict(after)
+        return self.floor.advanced(Mark.load(resume.get("top")).recent), dict(after), outer
 
     def listings(self, fresh: Sequence[str], known: Optional[Sequence[str]] = None) -> list[str]:
         """What to walk this run: the unfinished listings while resuming (those still `known`,
-        when given: a deleted post has nothing left to collect), otherwise `fresh`."""
+        when given: a deleted post has nothing left to collect), otherwise `fresh`. While sweeping,
+        the unfinished listings and the `fresh` ones (found on the pages read now)."""
+        if self.sweeping:
+            return list(self.pending) + [key for key in fresh if key not in self.pending]
         if not self.resuming:
             return list(fresh)
         if known is None:
@@ -213,6 +229,44 @@ class StreamWalk:
         log.warning("%s: stopped after %d pages before reaching the last collected item; the next "
                     "poll goes on from there (raise max_pages or poll more often)", self.where, self.max_pages)
 
+    def walk_outer(self, fetch: Callable[[Optional[str]], tuple[list[Any], Optional[str]]]) -> Iterator[list[Any]]:
+        """Pages of the listing of listings (newest first), at most `max_pages`, from where the last
+        run stopped while sweeping. Leaving the loop early means the listing was read to its end
+        (e.g. past the look-back window); stopping at `max_pages` records where to go on from."""
+        cursor = self.outer_from
+        resumed = cursor is not None
+        pages = 0
+        while pages < self.max_pages:
+            try:
+                data, next_cursor = fetch(cursor)
+            except (RateLimited, AuthExpired, MalformedPayload):
+                raise
+            except ConnectorError as exc:
+                if not resumed:
+                    raise
+                log.warning("%s: the platform refused the resume point of the listing (%s); walking from "
+                            "the newest again", self.where, exc)
+                cursor, resumed = None, False
+                continue
+            if resumed and not data:
+                log.warning("%s: nothing listed after the resume point of the listing; walking from the "
+                            "newest again", self.where)
+                cursor, resumed = None, False
+                continue
+            resumed = False
+            pages += 1
+            yield data
+            if not next_cursor or not data:
+                return
+            if next_cursor == cursor:
+                raise MalformedPayload(f"{self.where}: pagination does not advance (same cursor twice)")
+            cursor = next_cursor
+        assert cursor is not None
+        self.outer_left = cursor
+        log.warning("%s: stopped after %d pages of the listing within the look-back window; the next poll "
+                    "goes on from there (raise max_pages or page_size, or shorten lookback_days)",
+                    self.where, self.max_pages)
+
     def value(self) -> Optional[dict[str, Any]]:
         """The stream's bookmark value after this run (store it only after the pages it covers)."""
         if self.resuming:
@@ -222,9 +276,12 @@ class StreamWalk:
             top = self.top.advanced([s for s in self.seen if top_time is not None and s[0] <= top_time])
         else:
             top = self.floor.advanced(self.seen)
-        if not self.left:
+        if not self.left and self.outer_left is None:
             return top.dump()
-        return {**(self.floor.dump() or {}), "resume": {"top": top.dump() or {"recent": {}}, "after": dict(self.left)}}
+        resume: dict[str, Any] = {"top": top.dump() or {"recent": {}}, "after": dict(self.left)}
+        if self.outer_left is not None:
+            resume["outer"] = self.outer_left
+        return {**(self.floor.dump() or {}), "resume": resume}
 
 
 def backfill_floor(days: int) -> datetime:

@@ -4,7 +4,9 @@ comments source here, not a reviews source.
 
 New comments arrive on old posts, so each run reads the posts of the last `lookback_days` and,
 for each post Facebook marks as updated since the last run, its comments newest first
-(`filter=stream` includes replies to comments) back to the bookmark.
+(`filter=stream` includes replies to comments) back to the bookmark. When the posts of the
+window take more than `max_pages` pages, the runs sweep through them (`StreamWalk.walk_outer`),
+and both bookmarks (visitor posts, comments) stay at their floor until the sweep is through.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterator, Mapping, Optional
 
-from connectors._graph import GraphClient, earlier_reply, graph_options, graph_token, reply_object
+from connectors._graph import GraphClient, ObjectMissing, earlier_reply, graph_options, graph_token, reply_object
 from connectors._options import Options
 from connectors._paging import (OVERLAP, Entry, Mark, StreamWalk, backfill_floor, dump_bookmark,
                                 load_bookmark, need, now_utc, optional_int, parse_time)
@@ -52,16 +54,18 @@ class FacebookConnector(Connector):
 
     def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
         marks = load_bookmark(bookmark, self.name)
-        posts_mark = Mark.load(marks.get("posts"))
         floor = backfill_floor(self.backfill_days)
         since = now_utc() - timedelta(days=self.lookback_days)
+        walk = StreamWalk(marks.get("comments"), floor_time=floor, max_pages=self.max_pages,
+                          where="facebook comments")
+        posts_floor, posts_top = self._posts_marks(marks.get("posts"), walk.sweeping)
 
         posts: list[dict[str, Any]] = []
         seen_posts: list[tuple[Any, str]] = []
-        cursor: Optional[str] = None
-        for _ in range(self.max_pages):
-            data, cursor = self.graph.page(self.page_id, "feed", cursor, action="reading the page feed",
-                                           fields=POST_FIELDS, since=int(since.timestamp()), limit=self.page_size)
+        feed = lambda cursor: self.graph.page(  # noqa: E731
+            self.page_id, "feed", cursor, action="reading the page feed", fields=POST_FIELDS,
+            since=int(since.timestamp()), limit=self.page_size)
+        for data in walk.walk_outer(feed):
             items = []
             for raw in data:
                 post = self._read_post(raw)
@@ -69,29 +73,46 @@ class FacebookConnector(Connector):
                 if post["by_page"]:
                     continue
                 seen_posts.append((post["created"], post["id"]))
-                if post["created"] >= floor and posts_mark.is_new(post["created"], post["id"]):
+                if post["created"] >= floor and posts_floor.is_new(post["created"], post["id"]):
                     items.append(post["item"])
             if items:
                 yield Page(items)
-            if not cursor:
-                break
-        marks["posts"] = posts_mark.advanced(seen_posts).dump()
+        posts_top = posts_top.advanced(seen_posts)
+        if walk.outer_left is None:
+            marks["posts"] = posts_top.dump()
+        else:  # visitor posts further down the feed are judged against the floor in the next runs
+            marks["posts"] = {**(posts_floor.dump() or {}), "resume": {"top": posts_top.dump() or {"recent": {}}}}
 
-        walk = StreamWalk(marks.get("comments"), floor_time=floor, max_pages=self.max_pages,
-                          where="facebook comments")
         newest = walk.floor.newest
         # No comment since the last run when a post's time is older (Facebook updates it on comments).
         fresh = [post["id"] for post in posts if newest is None or post["updated"] is None
                  or post["updated"] >= newest - OVERLAP]
-        # While resuming, only the posts left unfinished are walked (on from their cursors).
-        for post_id in walk.listings(fresh, known=[post["id"] for post in posts]):
+        listed = {post["id"] for post in posts}
+        # While resuming, the posts left unfinished are walked on from their cursors; while sweeping
+        # the feed, also the posts on the feed pages read now.
+        for post_id in walk.listings(fresh, known=None if walk.sweeping else list(listed)):
             fetch = lambda cursor, post_id=post_id: self._comments_page(post_id, cursor)  # noqa: E731
-            for entries in walk.walk(post_id, fetch):
-                items = [e.item for e in entries if e.item is not None]
-                if items:
-                    yield Page(items)
+            try:
+                for entries in walk.walk(post_id, fetch):
+                    items = [e.item for e in entries if e.item is not None]
+                    if items:
+                        yield Page(items)
+            except ObjectMissing:
+                if post_id in listed:
+                    raise
+                log.info("facebook comments: post %s is gone; nothing left there to resume", post_id)
         marks["comments"] = walk.value()
         yield Page([], dump_bookmark(marks))
+
+    @staticmethod
+    def _posts_marks(value: Any, sweeping: bool) -> tuple[Mark, Mark]:
+        """The visitor posts' floor (what is new) and top (what to finalise to); while the feed is
+        swept the floor stays where the sweep began."""
+        floor = Mark.load(value)
+        resume = value.get("resume") if isinstance(value, dict) else None
+        if sweeping and isinstance(resume, dict):
+            return floor, floor.advanced(Mark.load(resume.get("top")).recent)
+        return floor, floor
 
     def _read_post(self, raw: Any) -> dict[str, Any]:
         where = "facebook feed post"

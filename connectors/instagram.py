@@ -2,7 +2,9 @@
 through the same Graph client as Facebook; replies go to the top-level comment's `replies`.
 
 The order of a media's comments is not documented, so every comment page of each recent media
-is read (bounded by `max_pages`) and filtered against the bookmark.
+is read (bounded by `max_pages`) and filtered against the bookmark. When the media of the last
+`lookback_days` take more than `max_pages` pages, the runs sweep through them
+(`StreamWalk.walk_outer`) and the bookmark stays at its floor until the sweep is through.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterator, Mapping, Optional
 
-from connectors._graph import GraphClient, earlier_reply, graph_options, graph_token, reply_object
+from connectors._graph import GraphClient, ObjectMissing, earlier_reply, graph_options, graph_token, reply_object
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, optional_int, parse_time)
@@ -71,10 +73,9 @@ class InstagramConnector(Connector):
         since = now_utc() - timedelta(days=self.lookback_days)
 
         media: dict[str, tuple[Optional[str], Any]] = {}  # id -> (permalink, comments_count)
-        cursor: Optional[str] = None
-        for _ in range(self.max_pages):
-            data, cursor = self.graph.page(self.account_id, "media", cursor, action="reading media",
-                                           fields=MEDIA_FIELDS, limit=self.page_size)
+        listing = lambda cursor: self.graph.page(  # noqa: E731
+            self.account_id, "media", cursor, action="reading media", fields=MEDIA_FIELDS, limit=self.page_size)
+        for data in walk.walk_outer(listing):
             older = False
             for raw in data:
                 media_id = need(raw, "id", str, "instagram media")
@@ -83,17 +84,24 @@ class InstagramConnector(Connector):
                     older = True
                     continue
                 media[media_id] = (raw.get("permalink"), raw.get("comments_count"))
-            if older or not cursor:
-                break
+            if older:
+                break  # the look-back window is read to its end
 
-        # While resuming, only the media left unfinished are walked (on from their cursors).
+        # While resuming, the media left unfinished are walked on from their cursors; while sweeping
+        # the media list, also the media on the pages read now.
         fresh = [media_id for media_id, (_, count) in media.items() if count != 0]
-        for media_id in walk.listings(fresh, known=list(media)):
-            fetch = lambda cursor, m=media_id, p=media[media_id][0]: self._comments_page(m, p, cursor)  # noqa: E731
-            for entries in walk.walk(media_id, fetch, ordered=False):
-                items = [e.item for e in entries if e.item is not None]
-                if items:
-                    yield Page(items)
+        for media_id in walk.listings(fresh, known=None if walk.sweeping else list(media)):
+            permalink = media[media_id][0] if media_id in media else None
+            fetch = lambda cursor, m=media_id, p=permalink: self._comments_page(m, p, cursor)  # noqa: E731
+            try:
+                for entries in walk.walk(media_id, fetch, ordered=False):
+                    items = [e.item for e in entries if e.item is not None]
+                    if items:
+                        yield Page(items)
+            except ObjectMissing:
+                if media_id in media:
+                    raise
+                log.info("instagram comments: media %s is gone; nothing left there to resume", media_id)
         marks["comments"] = walk.value()
         yield Page([], dump_bookmark(marks))
 
