@@ -58,6 +58,9 @@ def service(*, init: bool = True) -> Iterator[Any]:
     try:
         settings = load_settings(state.settings_path)
         logging.basicConfig(level=settings.app.log_level, format="%(levelname)s %(name)s: %(message)s")
+        if settings.app.log_format == "json":
+            from monitor.logformat import use_json_logs
+            use_json_logs()
         logging.getLogger("alembic").setLevel(logging.WARNING)
         if state.demo:
             from monitor.demo import DemoEnvironment

@@ -39,6 +39,7 @@ class AppSettings(Section):
     timezone: str = "Europe/Warsaw"
     secrets_file: Optional[str] = None     # TOML file outside the repo: [section] key = "..."
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"   # json: one object per line (monitor/logformat.py)
 
     @field_validator("timezone")
     @classmethod

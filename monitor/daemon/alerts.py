@@ -34,6 +34,7 @@ from models import Assessment, AuditEvent, Post, as_utc, utcnow
 from monitor import audit
 from monitor.daemon.config import PLACEHOLDER
 from monitor.db import Database
+from monitor.logformat import log_context
 from monitor.settings import SecretStore, Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -349,12 +350,13 @@ class Notifier:
     def _alert_one(self, session: Session, facts: PostFacts, channels: list[Channel], now: datetime,
                    report: NoticeReport) -> None:
         message = self.wording.alert(facts)
-        for channel in channels:
-            if self._deliver("alert", channel, message, report):
-                self._record(session, "alert", [facts.id], channel.name, now)
-        if self._complete(session, "alert", [facts.id], now):
-            report.alerted.append(facts.id)
-            log.info("alert sent for post %s", facts.id)
+        with log_context(post_id=facts.id):
+            for channel in channels:
+                if self._deliver("alert", channel, message, report):
+                    self._record(session, "alert", [facts.id], channel.name, now)
+            if self._complete(session, "alert", [facts.id], now):
+                report.alerted.append(facts.id)
+                log.info("alert sent for post %s", facts.id)
 
     # -- reminders: one digest per pass for posts that went past their due time
     def _reminders(self, report: NoticeReport) -> bool:

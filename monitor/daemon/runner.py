@@ -35,6 +35,7 @@ from monitor.daemon.alerts import Notifier, build_channels
 from monitor.daemon.metrics import DaemonMetrics
 from monitor.daemon.schedule import PARKED_HINT, plan_next
 from monitor.db import DatabaseError
+from monitor.logformat import log_context
 from monitor.settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class Daemon:
         self.start()
         trouble = 0
         try:
-            with self.signals():
+            with self.signals(), log_context(worker=self.worker):
                 while not self.stopping:
                     result = None
                     try:
@@ -301,7 +302,8 @@ class Daemon:
                 if self._out_of_time(deadline):
                     break
                 try:
-                    more = poll.step()
+                    with log_context(source=poll.name):
+                        more = poll.step()
                 except LeaseLost as exc:
                     log.warning("%s; dropping it", exc)
                     poll.close()
