@@ -17,6 +17,7 @@ class PostStatus(StrEnum):
     posted = "posted"          # the reply is on the platform
     rejected = "rejected"      # a person decided not to answer with this draft
     escalated = "escalated"    # handed to legal or another team; no public reply from the queue
+    erased = "erased"          # erased on request or by retention (monitor/privacy.py); out of every queue
 
 
 class DecisionAction(StrEnum):

@@ -80,6 +80,8 @@ class Post(SQLModel, table=True):
     claimed_until: Optional[datetime] = None
     assigned_to: Optional[str] = None
     answered_at: Optional[datetime] = None       # first decision that answers it (approve/escalate/reject)
+    # GDPR: texts and author erased (monitor/privacy.py); the row stays so the post is never collected anew.
+    erased_at: Optional[datetime] = None
 
 
 class Assessment(SQLModel, table=True):
@@ -153,7 +155,8 @@ class OutboxReply(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only record of who did what. Never updated, never deleted."""
+    """Append-only record of who did what. Never deleted; only erasure (monitor/privacy.py) blanks
+    the texts in `details`, keeping who did what, when."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)

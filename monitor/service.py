@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from connectors import registry
 from connectors.base import CollectedItem, Connector
 from models import Draft, Post, PostStatus, Role, Source, as_utc, utcnow
-from monitor import assess, collect, decisions, drafts, outbox, queue, stats
+from monitor import assess, collect, decisions, drafts, outbox, privacy, queue, stats
 from monitor.db import Database
 from monitor.decisions import Actor
 from monitor.drafting.base import SafetyContext
@@ -249,6 +249,27 @@ class Monitor:
     def cancel_reply(self, outbox_id: int, actor: Actor, reason: str) -> None:
         actor.require(Role.approver, Role.admin)
         outbox.cancel(self.db, outbox_id, actor.name, reason)
+
+    # ---- privacy (GDPR) ------------------------------------------------------------------------
+    def forget(self, platform: str, handle: str, actor: Actor) -> privacy.ErasureReport:
+        """Erase one person's posts, drafts, decisions' texts and audit texts (admin only)."""
+        actor.require(Role.admin)
+        with self.db.session() as session:
+            return privacy.forget_author(session, platform, handle, actor.name)
+
+    def apply_retention(self, actor: str = "retention") -> privacy.ErasureReport:
+        """Erase what is older than `[retention] days`, in batches; nothing when it is 0."""
+        total = privacy.ErasureReport()
+        days = self.settings.retention.days
+        while days:
+            with self.db.session() as session:
+                done = privacy.apply_retention(session, days, actor)
+            total.posts += done.posts
+            total.withdrawn += done.withdrawn
+            total.skipped = done.skipped
+            if len(done.posts) + len(done.skipped) < privacy.RETENTION_BATCH or not done.posts:
+                break
+        return total
 
     # ---- reporting ----------------------------------------------------------------------------
     def sources(self) -> list[dict[str, Any]]:

@@ -51,6 +51,13 @@ class AppSettings(Section):
         return value
 
 
+class RetentionSettings(Section):
+    """GDPR storage limitation: posts older than `days` are erased by the daemon (0: kept)."""
+
+    days: int = Field(default=0, ge=0, le=36500)
+    check_every_hours: float = Field(default=24, gt=0, le=24 * 7)
+
+
 class SourceSettings(Section):
     """One polled account/page/subreddit/location. Platform keys are checked by its connector."""
 
@@ -74,6 +81,7 @@ class Settings(Section):
     alerts: AlertSettings = AlertSettings()
     sla: SlaSettings = SlaSettings()
     web: WebSettings = WebSettings()
+    retention: RetentionSettings = RetentionSettings()
     sources: list[SourceSettings] = []
     path: Optional[str] = Field(default=None, exclude=True)  # where these came from (None: defaults)
 

@@ -37,6 +37,9 @@ def store_items(session: Session, platform: str, source_id: Optional[int], items
         digest = content_hash(item, text)
         post = session.exec(select(Post).where(Post.platform == platform,
                                                Post.external_id == item.external_id)).first()
+        if post is not None and post.erased_at is not None:
+            result.unchanged += 1      # erased on request: never stored again, never "new" again
+            continue
         if post is None:
             post = Post(platform=platform, external_id=item.external_id, source_id=source_id,
                         created_at=as_utc(item.created_at), due_at=due(item))
