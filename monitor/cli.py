@@ -417,6 +417,8 @@ def _mount_features() -> None:
     app.add_typer(drafts_app, name="drafts")
     register_daemon(app)
     register_web(app)
+    from monitor.admin_cli import register as register_admin
+    register_admin(app)
 
 
 _mount_features()

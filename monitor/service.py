@@ -271,6 +271,17 @@ class Monitor:
                 break
         return total
 
+    # ---- backups ------------------------------------------------------------------------------
+    def backup(self, path: str, *, overwrite: bool = False) -> "backup.BackupReport":
+        from monitor import backup
+        return backup.backup(self.db, path, overwrite=overwrite)
+
+    def restore(self, path: str) -> "backup.BackupReport":
+        from monitor import backup
+        report = backup.restore(self.db, path)
+        self.sync_sources()
+        return report
+
     # ---- reporting ----------------------------------------------------------------------------
     def sources(self) -> list[dict[str, Any]]:
         intervals = {s.name: s.interval_seconds for s in self.settings.sources}

@@ -1,0 +1,57 @@
+"""Commands for running it for real: `forget`, `backup`, `restore`, `doctor`, `service print`.
+Options in, `Monitor` (or the module named) does the work, a table or a line out."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.markup import escape
+
+
+def forget(author: str = typer.Option(..., "--author", help="The person's handle on the platform (with or without @)."),
+           platform: str = typer.Option(..., "--platform", help="x, facebook, instagram, reddit, google_reviews, ..."),
+           yes: bool = typer.Option(False, "--yes", help="Do not ask (scripts).")) -> None:
+    """Erase one person's data (GDPR): their posts' texts, drafts, decisions' texts and audit texts.
+
+    Who decided what and when stays; the platform id stays so the post is never collected again.
+    Admins only; audited with a digest of the handle, never the handle itself.
+    """
+    from monitor.cli import actor, console, service
+    with service() as monitor:
+        if not yes and not typer.confirm(f"Erase every stored text of {author} on {platform}? This cannot be undone",
+                                         default=False):
+            console.print("nothing erased")
+            raise typer.Exit(1)
+        report = monitor.forget(platform, author, actor(monitor))
+        console.print(f"erased {len(report.posts)} post(s) of {escape(author)} on {escape(platform)}"
+                      + (f"; withdrew {len(report.withdrawn)} unsent repl(ies)" if report.withdrawn else ""))
+
+
+def backup(path: str = typer.Argument(..., help="The backup file to write (must not exist)."),
+           overwrite: bool = typer.Option(False, "--overwrite")) -> None:
+    """A consistent copy of the database while everything keeps running (SQLite online backup;
+    PostgreSQL: pg_dump of the monitor's schema)."""
+    from monitor.cli import console, service
+    with service() as monitor:
+        report = monitor.backup(path, overwrite=overwrite)
+        console.print(f"backup written: {escape(report.path)} ({report.size_bytes} bytes, schema {report.revision}, "
+                      f"{report.how})")
+
+
+def restore(path: str = typer.Argument(..., help="A file written by `monitor backup`."),
+            yes: bool = typer.Option(False, "--yes", help="Do not ask (scripts).")) -> None:
+    """Replace the database with a backup, then upgrade its schema. Stop the daemon first."""
+    from monitor.cli import console, service
+    with service(init=False) as monitor:
+        if not yes and not typer.confirm(f"Replace everything in {monitor.db!r} with {path}?", default=False):
+            console.print("nothing restored")
+            raise typer.Exit(1)
+        report = monitor.restore(path)
+        console.print(f"restored {escape(report.path)} (schema {report.revision}, upgraded to the current one)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operations commands to the main command line."""
+    app.command("forget")(forget)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
