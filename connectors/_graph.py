@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +21,7 @@ import requests
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
 from connectors._paging import now_utc
-from connectors.base import (AuthExpired, ConnectorError, MalformedPayload, PostRejected,
+from connectors.base import (AuthExpired, ConnectorError, CredentialInfo, MalformedPayload, PostRejected,
                              RateLimited, ReplyTarget, Secrets)
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,22 @@ class GraphClient:
         if not isinstance(result, dict) or not result.get("id"):
             raise ConnectorError(f"{self.platform} answered the reply without an id; it may have been posted")
         return result
+
+    def check_token(self) -> CredentialInfo:
+        """debug_token: valid or not, and when it expires (0 means never, as for page tokens
+        made from a long-lived user token)."""
+        result = self.get("debug_token", action="checking the token", input_token=self.api.access_token)
+        data = result.get("data") if isinstance(result.get("data"), dict) else None
+        if data is None:
+            raise MalformedPayload(f"{self.platform}: debug_token answered without 'data'")
+        if not data.get("is_valid", False):
+            raise AuthExpired(f"{self.platform}: the access token is no longer valid; create a new long-lived page token")
+        expires = data.get("expires_at")
+        expires_at = datetime.fromtimestamp(expires, UTC) if isinstance(expires, (int, float)) and expires > 0 else None
+        scopes = ", ".join(str(s) for s in data.get("scopes") or []) or "none listed"
+        kind = str(data.get("type") or "token").lower()
+        return CredentialInfo(f"valid {kind} token (scopes: {scopes})"
+                              + ("" if expires_at else "; does not expire"), expires_at)
 
     def close(self) -> None:
         self.session.close()

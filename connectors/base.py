@@ -59,6 +59,14 @@ class ReplyTarget:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CredentialInfo:
+    """What one cheap authenticated call told about the credentials (for `monitor doctor`)."""
+
+    detail: str                              # e.g. "page token of Demo Shop, scopes ok"
+    expires_at: Optional[datetime] = None    # when the platform says the credential stops working
+
+
 class ConnectorError(Exception):
     """A platform problem with a message safe to show and store (never contains secrets)."""
 
@@ -112,6 +120,11 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
         """The id of a reply the brand already posted to this target (None if there is none)."""
+
+    def check_credentials(self) -> Optional[CredentialInfo]:
+        """One cheap authenticated call; raises the `ConnectorError` family like `collect`.
+        None: this platform has no such check."""
+        return None
 
     def close(self) -> None:
         """Release sessions and sockets."""

@@ -18,7 +18,7 @@ from connectors._graph import GraphClient, ObjectMissing, earlier_reply, graph_o
 from connectors._options import Options
 from connectors._paging import (OVERLAP, Entry, Mark, StreamWalk, backfill_floor, dump_bookmark,
                                 load_bookmark, need, now_utc, optional_int, parse_time)
-from connectors.base import (CollectedItem, Connector, Page, PostRejected,
+from connectors.base import (CredentialInfo, CollectedItem, Connector, Page, PostRejected,
                              ReplyTarget, Secrets)
 
 log = logging.getLogger(__name__)
@@ -179,6 +179,9 @@ class FacebookConnector(Connector):
             if not cursor:
                 break
         return earlier_reply(page_replies, text, thread, target)
+
+    def check_credentials(self) -> CredentialInfo:
+        return self.graph.check_token()
 
     def close(self) -> None:
         self.graph.close()

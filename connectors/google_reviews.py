@@ -21,7 +21,7 @@ from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, parse_time)
-from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
+from connectors.base import (AuthExpired, CollectedItem, CredentialInfo, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
 
@@ -49,6 +49,7 @@ class GoogleReviewsConnector(Connector):
         self.max_pages = max_pages
         self.backfill_days = backfill_days
         self.timeout = timeout
+        self.token_uri = token_uri
         credentials = Credentials(token=None, refresh_token=refresh_token, token_uri=token_uri,
                                   client_id=client_id, client_secret=client_secret, scopes=[SCOPE])
         token_session, _ = platform_session(token_uri, token_uri, timeout)
@@ -144,6 +145,22 @@ class GoogleReviewsConnector(Connector):
         if not isinstance(name, str) or not REVIEW_NAME.fullmatch(name):
             raise PostRejected("the stored review has no usable review name; nothing was posted")
         return name
+
+    def check_credentials(self) -> CredentialInfo:
+        """One review (renews the access token on the way), then Google's token info for the scope.
+        A refresh token's end is not told by Google; the access token's is, and it renews itself."""
+        self._request("GET", f"/v4/{self.parent}/reviews", action="checking the credentials", params={"pageSize": 1})
+        info_url = self.token_uri.rsplit("/", 1)[0] + "/tokeninfo"
+        try:
+            response = self._token_session.get(info_url, params={"access_token": self.session.credentials.token},
+                                               timeout=self.timeout)
+            info = response.json() if response.status_code == 200 else {}
+        except (requests.RequestException, ValueError):
+            info = {}
+        scopes = str(info.get("scope") or "").split()
+        if info and SCOPE not in scopes:
+            raise AuthExpired(f"Google: the token lacks the scope {SCOPE}; authorise the app again with it")
+        return CredentialInfo("refresh token works" + (f"; scope {SCOPE.rsplit('/', 1)[-1]} granted" if info else ""))
 
     def close(self) -> None:
         self.session.close()

@@ -16,7 +16,7 @@ from connectors._graph import GraphClient, ObjectMissing, earlier_reply, graph_o
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, optional_int, parse_time)
-from connectors.base import (CollectedItem, Connector, MalformedPayload, Page, PostRejected,
+from connectors.base import (CredentialInfo, CollectedItem, Connector, MalformedPayload, Page, PostRejected,
                              ReplyTarget, Secrets)
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,9 @@ class InstagramConnector(Connector):
             if not cursor:
                 break
         return earlier_reply(brand, text, thread, target)
+
+    def check_credentials(self) -> CredentialInfo:
+        return self.graph.check_token()
 
     def close(self) -> None:
         self.graph.close()

@@ -33,7 +33,7 @@ from connectors._http import protect, scrub
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, optional_int, parse_time)
-from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
+from connectors.base import (AuthExpired, CollectedItem, CredentialInfo, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
 
@@ -304,6 +304,14 @@ class RedditConnector(Connector):
             if body.strip() == text.strip():
                 return reply_id
         return matches[0][0] if matches else None
+
+    def check_credentials(self) -> CredentialInfo:
+        """GET /api/v1/me: the refresh token (or password) still gets an access token."""
+        me = self._call(lambda: self.reddit.user.me(), action="checking the credentials")
+        name = str(getattr(me, "name", "") or "")
+        if name and name.lower() != self.username.lower():
+            raise AuthExpired(f"Reddit: the credentials are u/{name}'s, not u/{self.username}'s")
+        return CredentialInfo(f"signed in as u/{name or self.username}")
 
     def close(self) -> None:
         try:

@@ -19,7 +19,7 @@ from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
 from connectors._paging import (dump_bookmark, load_bookmark, need, now_utc, optional_int,
                                 parse_time)
-from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
+from connectors.base import (AuthExpired, CollectedItem, CredentialInfo, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
 
@@ -224,6 +224,17 @@ class XConnector(Connector):
             if tweet_text.strip() == text.strip():
                 return tweet_id
         return found[0][0] if found else None
+
+    def check_credentials(self) -> CredentialInfo:
+        """GET /2/users/me with the user tokens: they work, and they are the brand account's."""
+        payload = self._call(self.client.get_me, action="checking the credentials", user_auth=True)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, dict):
+            raise MalformedPayload("X answered /2/users/me without 'data'")
+        user_id = str(data.get("id") or "")
+        if user_id and user_id != self.account_id:
+            raise AuthExpired(f"X: the user tokens belong to account {user_id}, not to account_id {self.account_id}")
+        return CredentialInfo("user tokens work (OAuth 1.0a tokens do not expire; revoking them ends them)")
 
     def close(self) -> None:
         self.session.close()

@@ -50,8 +50,33 @@ def restore(path: str = typer.Argument(..., help="A file written by `monitor bac
         console.print(f"restored {escape(report.path)} (schema {report.revision}, upgraded to the current one)")
 
 
+def doctor(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Check that it is ready to run unattended: settings, database and schema, model files, each
+    source's credentials (one cheap call; token expiry where the platform tells it), alert
+    channels (nothing is sent), clock and time zone. Exit code 1 when something fails."""
+    from rich.table import Table
+
+    from monitor.cli import console, emit_json, service
+    from monitor.doctor import failed
+    with service(init=False) as monitor:
+        checks = monitor.doctor()
+        if as_json:
+            emit_json([c.as_dict() for c in checks])
+        else:
+            table = Table(title="monitor doctor")
+            for name in ("check", "status", "detail"):
+                table.add_column(name, overflow="fold")
+            colour = {"ok": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
+            for check in checks:
+                table.add_row(escape(check.area), f"[{colour[check.status]}]{check.status}[/]", escape(check.detail))
+            console.print(table)
+        if failed(checks):
+            raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add the operations commands to the main command line."""
     app.command("forget")(forget)
     app.command("backup")(backup)
     app.command("restore")(restore)
+    app.command("doctor")(doctor)

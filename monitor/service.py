@@ -271,6 +271,12 @@ class Monitor:
                 break
         return total
 
+    # ---- readiness ----------------------------------------------------------------------------
+    def doctor(self) -> list["doctor.Check"]:
+        """Settings, database, model files, credentials, alerts, clock: one row each."""
+        from monitor import doctor
+        return doctor.run_checks(self)
+
     # ---- backups ------------------------------------------------------------------------------
     def backup(self, path: str, *, overwrite: bool = False) -> "backup.BackupReport":
         from monitor import backup

@@ -133,6 +133,12 @@ def handle(state: FakeState, request: Request) -> Answer:
     object_id, connection = match.group(1), match.group(2)
     brand = state.brand
     if request.method == "GET":
+        if object_id == "debug_token":
+            expires = state.token_expires_at
+            return Answer(200, {"data": {"app_id": "1000", "type": "PAGE", "is_valid": True,
+                                         "expires_at": int(expires.timestamp()) if expires else 0,
+                                         "scopes": ["pages_show_list", "pages_read_engagement",
+                                                    "pages_read_user_content", "pages_manage_engagement"]}})
         if object_id == brand.instagram_user_id and connection is None:
             return Answer(200, {"id": object_id, "username": brand.instagram_username})
         if object_id == brand.facebook_page_id and connection == "feed":

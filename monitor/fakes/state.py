@@ -91,6 +91,8 @@ class FakeState:
         self.failures: list[Failure] = []
         self.requests: list[SeenRequest] = []
         self.tokens: set[str] = set()
+        # When the Graph page token expires (debug_token's expires_at); None: it never does.
+        self.token_expires_at: Optional[datetime] = utc(minutes_ago=-55 * 24 * 60)
         self.author_ids: dict[tuple[str, str], str] = {}
         self._counter = itertools.count(1)
 

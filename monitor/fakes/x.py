@@ -81,6 +81,8 @@ def handle(state: FakeState, request: Request) -> Answer:
     if not (auth.startswith("Bearer ") or auth.startswith("OAuth ")):
         return Answer(401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
     path = request.path
+    if request.method == "GET" and path == "/2/users/me":
+        return Answer(200, {"data": {"id": state.brand.x_user_id, "name": "Demo Shop", "username": state.brand.x_username}})
     if request.method == "GET" and (m := re.fullmatch(r"/2/users/(\d+)/mentions", path)):
         tweets = [t for t in state.of("x") if t.mentions_brand and not t.by_brand]
         return _listing(state, request, tweets, "pagination_token")
