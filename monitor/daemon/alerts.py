@@ -268,6 +268,12 @@ class Notifier:
                 self._last_digest = time.monotonic()
         return report
 
+    def announce(self, kind: str, message: Message) -> list[str]:
+        """A message about no post (an expiring token) on every channel ready now; the names of
+        the channels it reached."""
+        report = NoticeReport()
+        return [c.name for c in self._ready() if self._deliver(kind, c, message, report)]
+
     # -- which channels may be used now, and which already have this post
     def _ready(self) -> list[Channel]:
         now = time.monotonic()

@@ -32,6 +32,7 @@ from monitor import outbox
 from monitor.collect import LeaseLost, PollResult, SourcePoll
 from monitor.daemon import leases
 from monitor.daemon.alerts import Notifier, build_channels
+from monitor.daemon.housekeeping import Housekeeping
 from monitor.daemon.metrics import DaemonMetrics
 from monitor.daemon.schedule import PARKED_HINT, plan_next
 from monitor.db import DatabaseError
@@ -116,6 +117,7 @@ class Daemon:
         self.metrics = metrics
         self.metrics_port: Optional[int] = None
         self.notifier: Optional[Notifier] = None
+        self.housekeeping = Housekeeping(monitor, lambda: self.notifier)   # retention, daily credential checks
         self.lock = leases.DaemonLock(self.db)
         self._stop = threading.Event()
         self._stopped_by = ""
@@ -273,6 +275,7 @@ class Daemon:
         self._process(report)
         self._notify(report)
         self._post(report)
+        self._guard("housekeeping", report, lambda: report.problems.extend(self.housekeeping.run()))
         self._refresh_metrics(report)
         return report
 
