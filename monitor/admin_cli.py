@@ -74,9 +74,34 @@ def doctor(as_json: bool = typer.Option(False, "--json")) -> None:
             raise typer.Exit(1)
 
 
+service_app = typer.Typer(help="Run it as a system service (systemd).", no_args_is_help=True)
+
+
+@service_app.command("print")
+def service_print(unit: str = typer.Option("all", "--unit", help="daemon, serve, env (the secrets file's form) or all."),
+                  user: str = typer.Option("monitor", "--user", help="The system user the services run as."),
+                  workdir: str = typer.Option("/var/lib/reply-monitor", "--workdir", help="Data folder (the SQLite database, keys); the only place they may write."),
+                  settings: str = typer.Option("/etc/reply-monitor/settings.toml", "--settings-file"),
+                  env_file: str = typer.Option("/etc/reply-monitor/monitor.env", "--env-file", help="Secrets, KEY=value a line (chmod 600).")) -> None:
+    """Print the systemd units for `monitor daemon` and `monitor serve`, filled in for this
+    installation; save them under /etc/systemd/system/ (see README "Running it for real")."""
+    from monitor import systemd
+    install = systemd.Install(user=user, group=user, workdir=workdir, settings=settings, env_file=env_file)
+    chosen = list(systemd.NAMES) + ["env"] if unit == "all" else [unit]
+    for name in chosen:
+        if name == "env":
+            typer.echo(f"# ---- {env_file}\n{systemd.env_example()}")
+        elif name in systemd.NAMES:
+            typer.echo(f"# ---- /etc/systemd/system/{systemd.NAMES[name]}\n{systemd.render(name, install)}")
+        else:
+            typer.echo(f"error: --unit must be daemon, serve, env or all (got {name!r})", err=True)
+            raise typer.Exit(2)
+
+
 def register(app: typer.Typer) -> None:
     """Add the operations commands to the main command line."""
     app.command("forget")(forget)
     app.command("backup")(backup)
     app.command("restore")(restore)
     app.command("doctor")(doctor)
+    app.add_typer(service_app, name="service")
