@@ -50,3 +50,23 @@ def test_json_lines_carry_worker_source_and_post_and_no_secret(build_monitor):
     assert failed and failed[0]["post_id"] > 0 and failed[0]["level"] == "WARNING"
     posted = [line for line in lines if line["logger"] == "apprise" and "POST URL" in line["message"]]
     assert posted and posted[0]["post_id"] == failed[0]["post_id"]       # library lines get the context too
+
+
+def test_the_setting_turns_the_command_lines_logs_into_json(tmp_path, sqlite_url):
+    """`[app] log_format = "json"` through the real CLI start-up: every stderr line is a JSON
+    object, and the alert URL's secret (apprise logs the URL it loaded) is not in any of them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[app]\nlog_level = "DEBUG"\nlog_format = "json"\n[alerts]\n'
+                        'urls = ["json://127.0.0.1:9/hook/${hook_token}"]\n', encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "MONITOR_SETTINGS": str(settings),
+           "MONITOR_DATABASE_URL": sqlite_url, SECRET_ENV: TOKEN}
+    done = subprocess.run([sys.executable, "-m", "monitor.cli", "doctor", "--json"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert any(line["logger"] == "apprise" for line in lines), done.stderr
+    assert TOKEN not in done.stderr and TOKEN not in done.stdout
