@@ -2,8 +2,6 @@
 Options in, `Monitor` (or the module named) does the work, a table or a line out."""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich.markup import escape
 

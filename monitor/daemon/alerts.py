@@ -20,13 +20,13 @@ import logging
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterator, Optional
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from contextlib import contextmanager
 from sqlmodel import Session, col, select
 
 from connectors._http import install_log_scrubbing, register_secret, scrub
@@ -87,7 +87,8 @@ logging.getLogger("apprise").addHandler(_reasons)
 
 
 class AppriseChannel(Channel):
-    """One apprise URL. `label` (scheme and fingerprint) is what logs and errors show of it."""
+    """One apprise URL. Its `name` (scheme and a fingerprint of the URL as written) is all that logs,
+    errors and the audit show of it."""
 
     def __init__(self, name: str, plugin: object):
         self.name, self._plugin = name, plugin
