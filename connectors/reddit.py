@@ -33,6 +33,7 @@ from connectors._http import protect, scrub
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, optional_int, parse_time)
+from connectors._reconcile import CLOCK_SKEW, BrandReply, our_reply
 from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
@@ -281,10 +282,13 @@ class RedditConnector(Connector):
         return f"t1_{reply_id}"
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        """The brand's own recent comments whose parent is the target."""
+        """The brand's own comment whose parent is the target, with this text (its comments,
+        newest first, back to the approval; bounded)."""
         fullname = str((target.extra or {}).get("fullname") or target.external_id)
-        matches: list[tuple[str, str]] = []
+        floor = target.approved_at - CLOCK_SKEW if target.approved_at else None
+        found: list[BrandReply] = []
         cursor: Optional[str] = None
+        complete = False
         for _ in range(FIND_REPLY_PAGES):
             params: dict[str, Any] = {"sort": "new", "limit": 100}
             if cursor:
@@ -293,17 +297,25 @@ class RedditConnector(Connector):
                 method="GET", path=f"user/{self.username}/comments", params=params),
                 action="looking for an earlier reply")
             listing = need(payload, "data", dict, "reddit user comments")
+            older = False
             for child in need(listing, "children", list, "reddit user comments"):
                 data = child.get("data") if isinstance(child, dict) else None
-                if isinstance(data, dict) and data.get("parent_id") == fullname and data.get("id"):
-                    matches.append((str(data.get("name") or f"t1_{data['id']}"), str(data.get("body") or "")))
+                if not isinstance(data, dict) or not data.get("id"):
+                    continue
+                try:
+                    created: Optional[datetime] = parse_time(data.get("created_utc"), "reddit comment")
+                except MalformedPayload:
+                    created = None
+                older = older or (floor is not None and created is not None and created < floor)
+                if data.get("parent_id") == fullname:
+                    found.append(BrandReply(str(data.get("name") or f"t1_{data['id']}"), str(data.get("body") or ""),
+                                            created, exact=True))
             cursor = listing.get("after")
-            if not cursor:
+            if not cursor or older:  # newest first: past the approval, nothing of ours is left
+                complete = True
                 break
-        for reply_id, body in matches:
-            if body.strip() == text.strip():
-                return reply_id
-        return matches[0][0] if matches else None
+        return our_reply(found, text, target.approved_at, complete=complete,
+                         where=f"reddit ({self.name}): the reply to {fullname}")
 
     def close(self) -> None:
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable, Collection, Optional
 
@@ -19,8 +19,9 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 
 from connectors._http import scrub  # the connectors' own secret scrubber
+from connectors._reconcile import ReplyUnclear
 from connectors.base import AuthExpired, Connector, ConnectorError, PostRejected, RateLimited, ReplyTarget
-from models import OutboxReply, OutboxState, Post, PostStatus, utcnow
+from models import OutboxReply, OutboxState, Post, PostStatus, as_utc, utcnow
 from monitor import audit
 from monitor.db import Database
 from monitor.errors import Conflict, NotFound
@@ -220,9 +221,10 @@ def _reconcile(db, outbox_id, connector_for, worker, report: SendReport, actor: 
     if not _claim(db, outbox_id, OutboxState.uncertain, worker):
         return
     try:
-        existing = connector.find_reply(target_of(post), row.text)
-    except Exception as exc:
-        message = f"could not check the platform for an earlier reply ({exc}); a person must look"
+        existing = connector.find_reply(replace(target_of(post), approved_at=as_utc(row.created_at)), row.text)
+    except Exception as exc:  # ReplyUnclear: the platform cannot tell; anything else: we could not ask
+        message = (f"{exc}; a person must look" if isinstance(exc, ReplyUnclear) else
+                   f"could not check the platform for an earlier reply ({exc}); a person must look")
         _finish(db, outbox_id, OutboxState.needs_person, worker=worker, actor=actor, error=message)
         report.needs_person.append(outbox_id)
         report.errors[outbox_id] = message
