@@ -59,7 +59,7 @@ class FacebookConnector(Connector):
         floor = backfill_floor(self.backfill_days)
         since = now_utc() - timedelta(days=self.lookback_days)
         walk = StreamWalk(marks.get("comments"), floor_time=floor, max_pages=self.max_pages,
-                          where="facebook comments")
+                          where=f"source {self.name}: facebook comments")
         posts_floor, posts_top = self._posts_marks(marks.get("posts"), walk.sweeping)
 
         posts: list[dict[str, Any]] = []
@@ -102,7 +102,7 @@ class FacebookConnector(Connector):
             except ObjectMissing:
                 if post_id in listed:
                     raise
-                log.info("facebook comments: post %s is gone; nothing left there to resume", post_id)
+                log.info("source %s: facebook post %s is gone; nothing left there to resume", self.name, post_id)
         marks["comments"] = walk.value()
         yield Page([], dump_bookmark(marks))
 

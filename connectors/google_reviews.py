@@ -81,7 +81,7 @@ class GoogleReviewsConnector(Connector):
     def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
         marks = load_bookmark(bookmark, self.name)
         walk = StreamWalk(marks.get("reviews"), floor_time=backfill_floor(self.backfill_days),
-                          max_pages=self.max_pages, where="google reviews")
+                          max_pages=self.max_pages, where=f"source {self.name}: google reviews")
         for listing in walk.listings(["reviews"]):  # one listing; its cursor is Google's pageToken
             for entries in walk.walk(listing, self._reviews_page):
                 items = [e.item for e in entries if e.item is not None]

@@ -71,7 +71,7 @@ class InstagramConnector(Connector):
         marks = load_bookmark(bookmark, self.name)
         floor = backfill_floor(self.backfill_days)
         walk = StreamWalk(marks.get("comments"), floor_time=floor, max_pages=self.max_pages,
-                          where="instagram comments")
+                          where=f"source {self.name}: instagram comments")
         since = now_utc() - timedelta(days=self.lookback_days)
 
         media: dict[str, tuple[Optional[str], Any]] = {}  # id -> (permalink, comments_count)
@@ -103,7 +103,7 @@ class InstagramConnector(Connector):
             except ObjectMissing:
                 if media_id in media:
                     raise
-                log.info("instagram comments: media %s is gone; nothing left there to resume", media_id)
+                log.info("source %s: instagram media %s is gone; nothing left there to resume", self.name, media_id)
         marks["comments"] = walk.value()
         yield Page([], dump_bookmark(marks))
 

@@ -87,6 +87,9 @@ class _Guard:
             self._reply_sends += 1
             self._last_reply_status = None
 
+    def sending_reply(self, method: str, url: str) -> bool:
+        return self._posting and method.upper() == "POST" and "/api/comment" in url
+
     def after(self, method: str, url: str, response: requests.Response) -> None:
         if self._posting and method.upper() == "POST" and "/api/comment" in url:
             self._last_reply_status = response.status_code
@@ -102,6 +105,20 @@ class _Guard:
             self.paused_until = now_utc() + timedelta(seconds=max(1, reset))
         for name in ("x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset"):
             headers.pop(name, None)  # prawcore's limiter would sleep on them
+
+
+def _no_retry_of_replies(do_retry: Any, guard: "_Guard") -> Any:
+    """prawcore retries any request that failed (a dropped connection, a 5xx) and warns
+    "Retrying due to ...". A reply that may have been posted is never sent again (the guard
+    would refuse the second try anyway), so it is not retried at all: the caller gets an
+    uncertain failure at once and reconciles it. Only a 401 (surely not posted: the token is
+    renewed) is tried again."""
+    def retry(*, method: str, url: str, status: str, **kwargs: Any) -> Any:
+        if guard.sending_reply(method, url) and not status.startswith("401"):
+            raise ConnectorError(f"the reply request failed half-way ({status.split('(')[0]}); "
+                                 "it may have been posted, so it is not sent again")
+        return do_retry(method=method, url=url, status=status, **kwargs)
+    return retry
 
 
 class _GuardedRequestor(prawcore.Requestor):
@@ -146,6 +163,8 @@ class RedditConnector(Connector):
         for core in (getattr(self.reddit, "_read_only_core", None), getattr(self.reddit, "_authorized_core", None)):
             if core is not None and hasattr(core, "_retry_strategy_class"):
                 core._retry_strategy_class = _QuickRetry
+            if core is not None and hasattr(core, "_do_retry"):
+                core._do_retry = _no_retry_of_replies(core._do_retry, self._guard)
 
     @classmethod
     def from_settings(cls, name: str, options: Mapping[str, Any], secrets: Secrets) -> "RedditConnector":
@@ -198,7 +217,7 @@ class RedditConnector(Connector):
                 streams.append(("submissions", f"r/{combined}/new", {}))
         yielded: set[str] = set()  # an item found by two streams is stored once per run
         for stream, path, params in streams:
-            walk = StreamWalk(marks.get(stream), floor_time=floor, max_pages=self.max_pages, where=f"reddit {stream}")
+            walk = StreamWalk(marks.get(stream), floor_time=floor, max_pages=self.max_pages, where=f"source {self.name}: reddit {stream}")
             fetch = lambda cursor, s=stream, p=path, q=params: self._listing_page(s, p, q, cursor)  # noqa: E731
             for listing in walk.listings([stream]):  # one listing per stream; its cursor is Reddit's 'after'
                 for entries in walk.walk(listing, fetch):

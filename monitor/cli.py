@@ -7,7 +7,6 @@ Exit codes (scripts rely on them): 0 ok; 1 some work failed; 2 settings or usage
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from monitor import logs
 from monitor.db import DatabaseError
 from monitor.decisions import Actor
 from monitor.errors import MonitorError
@@ -57,8 +57,7 @@ def service(*, init: bool = True) -> Iterator[Any]:
     monitor = None
     try:
         settings = load_settings(state.settings_path)
-        logging.basicConfig(level=settings.app.log_level, format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logs.configure(settings.app.log_level)
         if state.demo:
             from monitor.demo import DemoEnvironment
             with DemoEnvironment(settings) as (demo_settings, environ):

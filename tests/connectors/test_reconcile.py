@@ -9,7 +9,6 @@ platforms through the real connectors, and makes one post drop before it reaches
 """
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Optional
 
@@ -18,35 +17,11 @@ from sqlmodel import select
 
 from models import OutboxReply, Post
 from monitor.decisions import Actor
-from monitor.fakes import FakePlatforms
-from monitor.fakes.demo import demo_secret_env, demo_sources
-from monitor.service import Monitor
-from tests.core.support import BACKENDS
 
 ANNA = Actor("anna")
 TO_BOB = "Bob, your parcel left our warehouse today."
 TO_ANNA = "Anna, we are sorry: the refund is on its way."
 SAME = "Thank you for writing, we are checking it now."
-
-
-@pytest.fixture
-def fake():
-    with FakePlatforms.start(page_size=2) as platforms:
-        yield platforms
-
-
-@pytest.fixture
-def shop(fake, make_settings):
-    """The application with one source per fake platform."""
-    sources = demo_sources(fake.base_url, fake.brand)
-    toml = '[app]\nuser = "anna"\n'
-    for source in sources:
-        toml += "\n[[sources]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in source.items())
-    env = demo_secret_env(sources)
-    monitor = Monitor(make_settings(toml, env), environ=env, **BACKENDS)
-    monitor.init()
-    yield monitor
-    monitor.close()
 
 
 def collected(shop, platform: str) -> dict[str, int]:
