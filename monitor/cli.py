@@ -403,14 +403,16 @@ def stats(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 def _mount_features() -> None:
-    """Sub-commands that live beside their feature: model, drafts, daemon, serve, users."""
+    """Sub-commands that live beside their feature: model, drafts, fakes, daemon, serve, users."""
     from monitor.analysis.cli import app as model_app
     from monitor.daemon.cli import register as register_daemon
     from monitor.drafting.cli import app as drafts_app
+    from monitor.fakes.cli import app as fakes_app
     from monitor.web.cli import register as register_web
 
     app.add_typer(model_app, name="model")
     app.add_typer(drafts_app, name="drafts")
+    app.add_typer(fakes_app, name="fakes")
     register_daemon(app)
     register_web(app)
 

@@ -61,18 +61,24 @@ def fake():
         yield platforms
 
 
-@pytest.fixture
-def shop(fake, make_settings):
-    """The application (stand-in analysis, real connectors) with one source per fake platform."""
+def monitor_on(base_url: str, make_settings: Callable[..., Any]) -> Any:
+    """The application (stand-in analysis, real connectors) with one source per platform of the
+    fake at `base_url`; the caller closes it."""
     from monitor.service import Monitor
     from tests.core.support import BACKENDS
-    sources = demo_sources(fake.base_url, fake.brand)
+    sources = demo_sources(base_url)
     toml = '[app]\nuser = "anna"\n'
     for source in sources:
         toml += "\n[[sources]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in source.items())
     env = demo_secret_env(sources)
     monitor = Monitor(make_settings(toml, env), environ=env, **BACKENDS)
     monitor.init()
+    return monitor
+
+
+@pytest.fixture
+def shop(fake, make_settings):
+    monitor = monitor_on(fake.base_url, make_settings)
     yield monitor
     monitor.close()
 
