@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +21,8 @@ import requests
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import now_utc
+from connectors._paging import now_utc, parse_time
+from connectors._reconcile import BrandReply
 from connectors.base import (AuthExpired, ConnectorError, CredentialInfo, MalformedPayload, PostRejected,
                              RateLimited, ReplyTarget, Secrets)
 
@@ -187,11 +189,44 @@ def reply_object(target: ReplyTarget) -> str:
     return value or target.external_id
 
 
-def earlier_reply(brand_replies: list[tuple[str, str]], text: str, thread: str, target: ReplyTarget) -> Optional[str]:
-    """Reconciliation: the brand's reply with the same text; on a top-level item any brand reply."""
-    for reply_id, message in brand_replies:
-        if message.strip() == text.strip():
-            return reply_id
-    if brand_replies and thread == target.external_id:
-        return brand_replies[0][0]
-    return None
+@dataclass(frozen=True)
+class ThreadComment:
+    """A comment under the object our reply goes under, as reconciliation needs it."""
+
+    comment_id: str
+    text: str
+    created: Optional[datetime]
+    by_brand: bool
+    parent: Optional[str]       # what Graph names as its parent (absent on top-level comments)
+
+
+def thread_comment(raw: Any, *, text_key: str, time_key: str, by_brand: bool) -> Optional[ThreadComment]:
+    if not isinstance(raw, dict) or not raw.get("id"):
+        return None
+    try:
+        created: Optional[datetime] = parse_time(raw.get(time_key), "graph comment")
+    except MalformedPayload:
+        created = None
+    parent = raw.get("parent") if isinstance(raw.get("parent"), dict) else {}
+    return ThreadComment(str(raw["id"]), str(raw.get(text_key) or ""), created, by_brand,
+                         str(parent["id"]) if parent.get("id") else None)
+
+
+def thread_replies(comments: list[ThreadComment], target: ReplyTarget, under: str) -> list[BrandReply]:
+    """The brand's replies under `under` (where our reply to `target` went), each marked `exact`
+    when it cannot answer anything but the target.
+
+    Graph nests one level: our answers to a comment and to each of its replies all sit under
+    the comment, with that comment as their parent. So an answer there may be meant for the
+    comment (always older than its replies) or for any customer reply older than the answer;
+    only an answer older than all of those (other than the target) surely answers the target.
+    Under a post sit only the answers to the post itself."""
+    children = [c for c in comments if c.parent in (None, under)]
+    rivals: list[Optional[datetime]] = []
+    if target.kind in ("comment", "reply"):
+        rivals = [c.created for c in children if not c.by_brand and c.comment_id != target.external_id]
+    if target.external_id != under:
+        rivals.append(None)  # the comment itself, older than every reply under it
+    return [BrandReply(c.comment_id, c.text, c.created,
+                       exact=not any(r is None or c.created is None or r <= c.created for r in rivals))
+            for c in children if c.by_brand]

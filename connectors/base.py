@@ -57,6 +57,8 @@ class ReplyTarget:
     thread_id: Optional[str] = None
     parent_id: Optional[str] = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # When the reply was approved (aware UTC): no reply of ours is older. None: unknown.
+    approved_at: Optional[datetime] = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,9 @@ class Connector(abc.ABC):
 
     @abc.abstractmethod
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        """The id of a reply the brand already posted to this target (None if there is none)."""
+        """The id of the reply with this text the brand posted to this target since
+        `target.approved_at` (None: surely none); `connectors._reconcile.ReplyUnclear` when the
+        platform cannot tell (see `connectors._reconcile.our_reply`)."""
 
     def check_credentials(self) -> Optional[CredentialInfo]:
         """One cheap authenticated call; raises the `ConnectorError` family like `collect`.

@@ -14,7 +14,9 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterator, Mapping, Optional
 
-from connectors._graph import GraphClient, ObjectMissing, earlier_reply, graph_options, graph_token, reply_object
+from connectors._graph import (GraphClient, ObjectMissing, ThreadComment, graph_options, graph_token, reply_object,
+                              thread_comment, thread_replies)
+from connectors._reconcile import our_reply
 from connectors._options import Options
 from connectors._paging import (OVERLAP, Entry, Mark, StreamWalk, backfill_floor, dump_bookmark,
                                 load_bookmark, need, now_utc, optional_int, parse_time)
@@ -57,7 +59,7 @@ class FacebookConnector(Connector):
         floor = backfill_floor(self.backfill_days)
         since = now_utc() - timedelta(days=self.lookback_days)
         walk = StreamWalk(marks.get("comments"), floor_time=floor, max_pages=self.max_pages,
-                          where="facebook comments")
+                          where=f"source {self.name}: facebook comments")
         posts_floor, posts_top = self._posts_marks(marks.get("posts"), walk.sweeping)
 
         posts: list[dict[str, Any]] = []
@@ -100,7 +102,7 @@ class FacebookConnector(Connector):
             except ObjectMissing:
                 if post_id in listed:
                     raise
-                log.info("facebook comments: post %s is gone; nothing left there to resume", post_id)
+                log.info("source %s: facebook post %s is gone; nothing left there to resume", self.name, post_id)
         marks["comments"] = walk.value()
         yield Page([], dump_bookmark(marks))
 
@@ -163,22 +165,27 @@ class FacebookConnector(Connector):
         return str(result["id"])
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        """A comment by the page in the target's thread: the same text, or (for a top-level
-        comment or post) any page reply, since a person may have answered on Facebook itself."""
-        thread = reply_object(target)
-        page_replies: list[tuple[str, str]] = []
+        """The page's comment with this text directly under the object our reply went under (see
+        `connectors._graph.thread_replies` for what tells an answer's target there)."""
+        under = reply_object(target)
+        comments: list[ThreadComment] = []
         cursor: Optional[str] = None
+        complete = False
         for _ in range(FIND_REPLY_PAGES):
-            data, cursor = self.graph.page(thread, "comments", cursor, action="looking for an earlier reply",
-                                           fields="id,message,from{id,name},created_time", filter="stream",
-                                           order="reverse_chronological", limit=100)
+            data, cursor = self.graph.page(under, "comments", cursor, action="looking for an earlier reply",
+                                           fields="id,message,from{id,name},created_time,parent{id}",
+                                           filter="toplevel", limit=100)
             for raw in data:
                 author = raw.get("from") if isinstance(raw, dict) and isinstance(raw.get("from"), dict) else {}
-                if str(author.get("id", "")) == self.page_id and raw.get("id"):
-                    page_replies.append((str(raw["id"]), str(raw.get("message") or "")))
+                comment = thread_comment(raw, text_key="message", time_key="created_time",
+                                         by_brand=str(author.get("id", "")) == self.page_id)
+                if comment:
+                    comments.append(comment)
             if not cursor:
+                complete = True
                 break
-        return earlier_reply(page_replies, text, thread, target)
+        return our_reply(thread_replies(comments, target, under), text, target.approved_at, complete=complete,
+                         where=f"facebook ({self.name}): the reply to {target.external_id}")
 
     def check_credentials(self) -> CredentialInfo:
         return self.graph.check_token()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterator, Mapping, Optional
 
 import google.auth.exceptions
@@ -21,6 +21,7 @@ from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, parse_time)
+from connectors._reconcile import BrandReply, our_reply
 from connectors.base import (AuthExpired, CollectedItem, CredentialInfo, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
@@ -81,7 +82,7 @@ class GoogleReviewsConnector(Connector):
     def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
         marks = load_bookmark(bookmark, self.name)
         walk = StreamWalk(marks.get("reviews"), floor_time=backfill_floor(self.backfill_days),
-                          max_pages=self.max_pages, where="google reviews")
+                          max_pages=self.max_pages, where=f"source {self.name}: google reviews")
         for listing in walk.listings(["reviews"]):  # one listing; its cursor is Google's pageToken
             for entries in walk.walk(listing, self._reviews_page):
                 items = [e.item for e in entries if e.item is not None]
@@ -133,12 +134,23 @@ class GoogleReviewsConnector(Connector):
         return f"{name}/reply"
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
+        """The review's owner reply (a review has at most one) if it carries this text; an owner
+        reply with other text written since the approval (in Google's own interface) is for a
+        person to judge, since sending ours would replace it."""
         name = self._review_name(target)
         payload = self._request("GET", f"/v4/{name}", action="looking for an earlier reply")
         if not isinstance(payload, dict):
             raise MalformedPayload("google review: the answer is not a JSON object")
         owner_reply = payload.get("reviewReply")
-        return f"{name}/reply" if isinstance(owner_reply, dict) and owner_reply.get("comment") else None
+        found = []
+        if isinstance(owner_reply, dict) and owner_reply.get("comment"):
+            try:
+                updated: Optional[datetime] = parse_time(owner_reply.get("updateTime"), "google review reply")
+            except MalformedPayload:
+                updated = None
+            found.append(BrandReply(f"{name}/reply", str(owner_reply["comment"]), updated, exact=True))
+        return our_reply(found, text, target.approved_at, complete=True,
+                         where=f"google ({self.name}): the reply to {target.external_id}")
 
     def _review_name(self, target: ReplyTarget) -> str:
         name = (target.extra or {}).get("review_name") or f"{self.parent}/reviews/{target.external_id}"

@@ -12,7 +12,9 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterator, Mapping, Optional
 
-from connectors._graph import GraphClient, ObjectMissing, earlier_reply, graph_options, graph_token, reply_object
+from connectors._graph import (GraphClient, ObjectMissing, ThreadComment, graph_options, graph_token, reply_object,
+                              thread_comment, thread_replies)
+from connectors._reconcile import our_reply
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, optional_int, parse_time)
@@ -69,7 +71,7 @@ class InstagramConnector(Connector):
         marks = load_bookmark(bookmark, self.name)
         floor = backfill_floor(self.backfill_days)
         walk = StreamWalk(marks.get("comments"), floor_time=floor, max_pages=self.max_pages,
-                          where="instagram comments")
+                          where=f"source {self.name}: instagram comments")
         since = now_utc() - timedelta(days=self.lookback_days)
 
         media: dict[str, tuple[Optional[str], Any]] = {}  # id -> (permalink, comments_count)
@@ -101,7 +103,7 @@ class InstagramConnector(Connector):
             except ObjectMissing:
                 if media_id in media:
                     raise
-                log.info("instagram comments: media %s is gone; nothing left there to resume", media_id)
+                log.info("source %s: instagram media %s is gone; nothing left there to resume", self.name, media_id)
         marks["comments"] = walk.value()
         yield Page([], dump_bookmark(marks))
 
@@ -147,18 +149,25 @@ class InstagramConnector(Connector):
         return str(result["id"])
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        thread = reply_object(target)
-        brand: list[tuple[str, str]] = []
+        """The account's reply with this text under the top-level comment our reply went under
+        (see `connectors._graph.thread_replies` for what tells an answer's target there)."""
+        under = reply_object(target)
+        comments: list[ThreadComment] = []
         cursor: Optional[str] = None
+        complete = False
         for _ in range(FIND_REPLY_PAGES):
-            data, cursor = self.graph.page(thread, "replies", cursor, action="looking for an earlier reply",
+            data, cursor = self.graph.page(under, "replies", cursor, action="looking for an earlier reply",
                                            fields="id,text,timestamp,username,from{id,username}", limit=100)
             for raw in data:
-                if isinstance(raw, dict) and raw.get("id") and self._by_brand(raw):
-                    brand.append((str(raw["id"]), str(raw.get("text") or "")))
+                comment = thread_comment(raw, text_key="text", time_key="timestamp",
+                                         by_brand=isinstance(raw, dict) and self._by_brand(raw))
+                if comment:
+                    comments.append(comment)
             if not cursor:
+                complete = True
                 break
-        return earlier_reply(brand, text, thread, target)
+        return our_reply(thread_replies(comments, target, under), text, target.approved_at, complete=complete,
+                         where=f"instagram ({self.name}): the reply to {target.external_id}")
 
     def check_credentials(self) -> CredentialInfo:
         return self.graph.check_token()

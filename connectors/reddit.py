@@ -33,6 +33,7 @@ from connectors._http import protect, scrub
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
                                 now_utc, optional_int, parse_time)
+from connectors._reconcile import CLOCK_SKEW, BrandReply, our_reply
 from connectors.base import (AuthExpired, CollectedItem, CredentialInfo, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
@@ -86,6 +87,9 @@ class _Guard:
             self._reply_sends += 1
             self._last_reply_status = None
 
+    def sending_reply(self, method: str, url: str) -> bool:
+        return self._posting and method.upper() == "POST" and "/api/comment" in url
+
     def after(self, method: str, url: str, response: requests.Response) -> None:
         if self._posting and method.upper() == "POST" and "/api/comment" in url:
             self._last_reply_status = response.status_code
@@ -101,6 +105,20 @@ class _Guard:
             self.paused_until = now_utc() + timedelta(seconds=max(1, reset))
         for name in ("x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset"):
             headers.pop(name, None)  # prawcore's limiter would sleep on them
+
+
+def _no_retry_of_replies(do_retry: Any, guard: "_Guard") -> Any:
+    """prawcore retries any request that failed (a dropped connection, a 5xx) and warns
+    "Retrying due to ...". A reply that may have been posted is never sent again (the guard
+    would refuse the second try anyway), so it is not retried at all: the caller gets an
+    uncertain failure at once and reconciles it. Only a 401 (surely not posted: the token is
+    renewed) is tried again."""
+    def retry(*, method: str, url: str, status: str, **kwargs: Any) -> Any:
+        if guard.sending_reply(method, url) and not status.startswith("401"):
+            raise ConnectorError(f"the reply request failed half-way ({status.split('(')[0]}); "
+                                 "it may have been posted, so it is not sent again")
+        return do_retry(method=method, url=url, status=status, **kwargs)
+    return retry
 
 
 class _GuardedRequestor(prawcore.Requestor):
@@ -145,6 +163,8 @@ class RedditConnector(Connector):
         for core in (getattr(self.reddit, "_read_only_core", None), getattr(self.reddit, "_authorized_core", None)):
             if core is not None and hasattr(core, "_retry_strategy_class"):
                 core._retry_strategy_class = _QuickRetry
+            if core is not None and hasattr(core, "_do_retry"):
+                core._do_retry = _no_retry_of_replies(core._do_retry, self._guard)
 
     @classmethod
     def from_settings(cls, name: str, options: Mapping[str, Any], secrets: Secrets) -> "RedditConnector":
@@ -197,7 +217,7 @@ class RedditConnector(Connector):
                 streams.append(("submissions", f"r/{combined}/new", {}))
         yielded: set[str] = set()  # an item found by two streams is stored once per run
         for stream, path, params in streams:
-            walk = StreamWalk(marks.get(stream), floor_time=floor, max_pages=self.max_pages, where=f"reddit {stream}")
+            walk = StreamWalk(marks.get(stream), floor_time=floor, max_pages=self.max_pages, where=f"source {self.name}: reddit {stream}")
             fetch = lambda cursor, s=stream, p=path, q=params: self._listing_page(s, p, q, cursor)  # noqa: E731
             for listing in walk.listings([stream]):  # one listing per stream; its cursor is Reddit's 'after'
                 for entries in walk.walk(listing, fetch):
@@ -281,10 +301,13 @@ class RedditConnector(Connector):
         return f"t1_{reply_id}"
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        """The brand's own recent comments whose parent is the target."""
+        """The brand's own comment whose parent is the target, with this text (its comments,
+        newest first, back to the approval; bounded)."""
         fullname = str((target.extra or {}).get("fullname") or target.external_id)
-        matches: list[tuple[str, str]] = []
+        floor = target.approved_at - CLOCK_SKEW if target.approved_at else None
+        found: list[BrandReply] = []
         cursor: Optional[str] = None
+        complete = False
         for _ in range(FIND_REPLY_PAGES):
             params: dict[str, Any] = {"sort": "new", "limit": 100}
             if cursor:
@@ -293,17 +316,25 @@ class RedditConnector(Connector):
                 method="GET", path=f"user/{self.username}/comments", params=params),
                 action="looking for an earlier reply")
             listing = need(payload, "data", dict, "reddit user comments")
+            older = False
             for child in need(listing, "children", list, "reddit user comments"):
                 data = child.get("data") if isinstance(child, dict) else None
-                if isinstance(data, dict) and data.get("parent_id") == fullname and data.get("id"):
-                    matches.append((str(data.get("name") or f"t1_{data['id']}"), str(data.get("body") or "")))
+                if not isinstance(data, dict) or not data.get("id"):
+                    continue
+                try:
+                    created: Optional[datetime] = parse_time(data.get("created_utc"), "reddit comment")
+                except MalformedPayload:
+                    created = None
+                older = older or (floor is not None and created is not None and created < floor)
+                if data.get("parent_id") == fullname:
+                    found.append(BrandReply(str(data.get("name") or f"t1_{data['id']}"), str(data.get("body") or ""),
+                                            created, exact=True))
             cursor = listing.get("after")
-            if not cursor:
+            if not cursor or older:  # newest first: past the approval, nothing of ours is left
+                complete = True
                 break
-        for reply_id, body in matches:
-            if body.strip() == text.strip():
-                return reply_id
-        return matches[0][0] if matches else None
+        return our_reply(found, text, target.approved_at, complete=complete,
+                         where=f"reddit ({self.name}): the reply to {fullname}")
 
     def check_credentials(self) -> CredentialInfo:
         """GET /api/v1/me: the refresh token (or password) still gets an access token."""

@@ -19,6 +19,7 @@ from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
 from connectors._paging import (dump_bookmark, load_bookmark, need, now_utc, optional_int,
                                 parse_time)
+from connectors._reconcile import CLOCK_SKEW, BrandReply, our_reply
 from connectors.base import (AuthExpired, CollectedItem, CredentialInfo, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
@@ -200,9 +201,12 @@ class XConnector(Connector):
         return str(data["id"])
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        """The brand's tweets newer than the target that reply to it (its timeline, bounded)."""
+        """The brand's tweet replying to the target itself with this text (its timeline, newest
+        first, back to the approval or the target; bounded)."""
+        floor = target.approved_at - CLOCK_SKEW if target.approved_at else None
         token: Optional[str] = None
-        found: list[tuple[str, str]] = []
+        found: list[BrandReply] = []
+        complete = False
         for _ in range(FIND_REPLY_PAGES):
             params: dict[str, Any] = {"since_id": target.external_id, "max_results": 100,
                                       "tweet_fields": ["referenced_tweets", "created_at"]}
@@ -212,18 +216,22 @@ class XConnector(Connector):
                                  action="looking for an earlier reply", user_auth=self._read_as_user, **params)
             if not isinstance(payload, dict) or not isinstance(payload.get("meta"), dict):
                 raise MalformedPayload("x timeline: the answer has no 'meta'")
+            older = False
             for tweet in payload.get("data") or []:
-                refs = (tweet.get("referenced_tweets") or []) if isinstance(tweet, dict) else []
+                if not isinstance(tweet, dict) or not tweet.get("id"):
+                    continue
+                created = _time_or_none(tweet.get("created_at"))
+                older = older or (floor is not None and created is not None and created < floor)
+                refs = tweet.get("referenced_tweets") or []
                 if any(isinstance(r, dict) and r.get("type") == "replied_to"
                        and str(r.get("id")) == target.external_id for r in refs):
-                    found.append((str(tweet.get("id")), str(tweet.get("text", ""))))
+                    found.append(BrandReply(str(tweet["id"]), str(tweet.get("text", "")), created, exact=True))
             token = payload["meta"].get("next_token")
-            if not token:
+            if not token or older:  # newest first: past the approval, nothing of ours is left
+                complete = True
                 break
-        for tweet_id, tweet_text in found:
-            if tweet_text.strip() == text.strip():
-                return tweet_id
-        return found[0][0] if found else None
+        return our_reply(found, text, target.approved_at, complete=complete,
+                         where=f"x ({self.name}): the reply to {target.external_id}")
 
     def check_credentials(self) -> CredentialInfo:
         """GET /2/users/me with the user tokens: they work, and they are the brand account's."""
@@ -303,3 +311,10 @@ def _stream_state(value: Any, where: str) -> tuple[Optional[str], Optional[str],
         log.warning("%s: the stored resume point is not readable; walking from the newest again", where)
         return since, None, None
     return since, _max_id(since, top), until
+
+
+def _time_or_none(value: Any) -> Optional[datetime]:
+    try:
+        return parse_time(value, "x tweet")
+    except MalformedPayload:
+        return None

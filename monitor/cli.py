@@ -7,7 +7,6 @@ Exit codes (scripts rely on them): 0 ok; 1 some work failed; 2 settings or usage
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -21,11 +20,11 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from monitor.db import DatabaseError
-from monitor.decisions import Actor
-from monitor.errors import MonitorError
-from monitor.queue import QueueFilter
-from monitor.settings import SettingsError, load_settings
+from monitor.errors import DatabaseError, MonitorError, SettingsError
+
+# Start-up time matters (approvers run `monitor approve` in a loop): the database layer, the
+# service, the models and the client libraries are imported inside the commands that use them
+# (`bench/cli_startup.py` measures it; a test keeps the heavy ones out of `import monitor.cli`).
 
 app = typer.Typer(help="Social media and review reply monitor: collect, flag, draft, approve, post.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -53,15 +52,13 @@ def _global(settings: Optional[str] = typer.Option(None, "--settings", "-s", hel
 @contextmanager
 def service(*, init: bool = True) -> Iterator[Any]:
     """A ready `Monitor`; every known failure becomes a message and an exit code, never a traceback."""
+    from monitor import logs
     from monitor.service import Monitor
+    from monitor.settings import load_settings
     monitor = None
     try:
         settings = load_settings(state.settings_path)
-        logging.basicConfig(level=settings.app.log_level, format="%(levelname)s %(name)s: %(message)s")
-        if settings.app.log_format == "json":
-            from monitor.logformat import use_json_logs
-            use_json_logs()
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logs.configure(settings.app.log_level, settings.app.log_format)
         if state.demo:
             from monitor.demo import DemoEnvironment
             with DemoEnvironment(settings) as (demo_settings, environ):
@@ -99,7 +96,8 @@ def service(*, init: bool = True) -> Iterator[Any]:
             monitor.close()
 
 
-def actor(monitor: Any) -> Actor:
+def actor(monitor: Any) -> Any:
+    from monitor.decisions import Actor
     return Actor(name=state.actor or monitor.settings.app.user)
 
 
@@ -149,6 +147,7 @@ def demo(fresh: bool = typer.Option(True, help="Start from an empty demo databas
         for r in results:
             console.print(f"collected {r.new:>2} from {escape(r.source)}" + ("" if r.ok else f" [red]{escape(r.error or r.skipped or '')}[/red]"))
         console.print(f"assessed {report.assessed}, flagged {report.flagged}, drafted {report.drafted}\n")
+        from monitor.queue import QueueFilter
         print_queue(monitor.queue(QueueFilter()))
         console.print("\nNext: [bold]monitor --demo show ID[/bold], [bold]monitor --demo approve ID[/bold], "
                       "[bold]monitor --demo post[/bold], [bold]monitor --demo serve[/bold]")
@@ -196,6 +195,7 @@ def queue_command(status: str = typer.Option("open", help="open, approved, poste
     if status not in valid:
         errors.print(f"[red]error:[/red] --status must be one of {', '.join(sorted(valid))}")
         raise typer.Exit(2)
+    from monitor.queue import QueueFilter
     with service() as monitor:
         items = monitor.queue(QueueFilter(status=None if status == "all" else status, language=language,
                                           platform=platform, min_severity=min_severity, flagged_only=flagged, limit=limit))
@@ -407,14 +407,16 @@ def stats(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 def _mount_features() -> None:
-    """Sub-commands that live beside their feature: model, drafts, daemon, serve, users."""
+    """Sub-commands that live beside their feature: model, drafts, fakes, daemon, serve, users."""
     from monitor.analysis.cli import app as model_app
     from monitor.daemon.cli import register as register_daemon
     from monitor.drafting.cli import app as drafts_app
+    from monitor.fakes.cli import app as fakes_app
     from monitor.web.cli import register as register_web
 
     app.add_typer(model_app, name="model")
     app.add_typer(drafts_app, name="drafts")
+    app.add_typer(fakes_app, name="fakes")
     register_daemon(app)
     register_web(app)
     from monitor.admin_cli import register as register_admin

@@ -9,6 +9,8 @@ sources (a huge backlog on one never keeps another's new posts waiting) and stop
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Optional
@@ -16,7 +18,6 @@ from typing import Callable, Iterator, Optional
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from connectors._http import scrub  # the connectors' own secret scrubber
 from connectors.base import AuthExpired, CollectedItem, Connector, ConnectorError, Page, RateLimited
 from models import Source, as_utc, utcnow
 from monitor import audit
@@ -67,6 +68,8 @@ class SourcePoll:
         self._pages: Optional[Iterator[Page]] = None
         self._source_id: Optional[int] = None
         self._platform = ""
+        self._began = time.monotonic()
+        self._read: Counter[str] = Counter()   # items read, by kind (comment, reply, review...)
 
     @property
     def name(self) -> str:
@@ -80,6 +83,7 @@ class SourcePoll:
                 self.result.skipped = f"rate-limited until {as_utc(source.rate_limited_until):%Y-%m-%d %H:%M} UTC"
                 self.result.rate_limited_until = source.rate_limited_until
                 self.finished = True
+                log.info("poll %s (%s): skipped, %s", self.name, source.platform, self.result.skipped)
                 return False
             bookmark, self._source_id, self._platform = source.bookmark, source.id, source.platform
         try:
@@ -110,6 +114,7 @@ class SourcePoll:
             self._failed(exc)
             return False
         self.result.pages += 1
+        self._read.update(item.kind for item in page.items)
         self.result.new += stored.new
         self.result.updated += stored.updated
         return True
@@ -135,6 +140,7 @@ class SourcePoll:
         elif isinstance(exc, ConnectorError):
             result.error = str(exc)
         else:  # a connector bug must not stop the other sources; its text may hold a secret
+            from connectors._http import scrub  # the connectors' own scrubber (loads requests: only here)
             result.error = scrub(f"unexpected {type(exc).__name__} in the {self._platform} connector: {exc}")
             log.error("connector %s crashed: %s", self.name, result.error)
             log.debug("connector %s traceback", self.name, exc_info=(type(exc), exc, exc.__traceback__))
@@ -157,7 +163,18 @@ class SourcePoll:
         self.result.complete = complete or self.result.error is not None
         if self._source_id is not None:
             _record_health(self.db, self._source_id, self.result, self.now)
+        self._log_line()
         return self.result
+
+    def _log_line(self) -> None:
+        """One INFO line per poll: the source, what it read of each kind, what was new, how long."""
+        result = self.result
+        read = ", ".join(f"{count} {kind}" for kind, count in sorted(self._read.items())) or "nothing new"
+        outcome = ("failed (see the warning)" if result.error else
+                   "done" if result.complete else "paused between pages; more to read")
+        log.info("poll %s (%s): read %s; %d new, %d updated, %d page(s) in %.2f s; %s", self.name,
+                 self._platform or "?", read, result.new, result.updated, result.pages,
+                 time.monotonic() - self._began, outcome)
 
 
 def poll_source(db: Database, source_name: str, connector: Connector,

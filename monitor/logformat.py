@@ -48,12 +48,3 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["error"] = scrub(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False, default=str)
-
-
-def use_json_logs() -> None:
-    """Give the root logger's handlers (set up by the CLI) the JSON formatter."""
-    root = logging.getLogger()
-    if not root.handlers:
-        root.addHandler(logging.StreamHandler())
-    for handler in root.handlers:
-        handler.setFormatter(JsonFormatter())

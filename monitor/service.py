@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional
 
 from sqlmodel import col, select
 
-from connectors import registry
+from connectors import connector_class, registry
 from connectors.base import CollectedItem, Connector
 from models import Draft, Post, PostStatus, Role, Source, as_utc, utcnow
 from monitor import assess, collect, decisions, drafts, outbox, privacy, queue, stats
@@ -95,12 +95,11 @@ class Monitor:
     def connector(self, source_name: str) -> Connector:
         if source_name not in self._connectors:
             source = self.settings.source(source_name)
-            classes = registry()
-            if source.platform not in classes:
+            cls = connector_class(source.platform)
+            if cls is None:
                 raise SettingsError(f"[[sources]] {source_name} platform",
-                                    f"unknown platform {source.platform!r}; known: {', '.join(sorted(classes))}")
-            self._connectors[source_name] = classes[source.platform].from_settings(source_name, source.options(),
-                                                                                   self.secrets)
+                                    f"unknown platform {source.platform!r}; known: {', '.join(sorted(registry()))}")
+            self._connectors[source_name] = cls.from_settings(source_name, source.options(), self.secrets)
         return self._connectors[source_name]
 
     def use_connector(self, source_name: str, connector: Connector) -> None:
@@ -176,12 +175,14 @@ class Monitor:
                              author_handle=post.author_handle, max_length=self._max_reply_length(post))
 
     def _max_reply_length(self, post: Post) -> Optional[int]:
-        """The platform's limit, from the source's connector (or its class when it cannot be built)."""
-        try:
-            return self.connector_for_post(post).max_reply_length
-        except (outbox.ConnectorUnavailable, SettingsError):
-            cls = registry().get(post.platform)
-            return cls.max_reply_length if cls else None
+        """The platform's limit: from the source's connector when one is in use, else from its
+        class (building a connector to approve a text would read secrets and open sessions)."""
+        with self.db.session() as session:
+            source = session.get(Source, post.source_id) if post.source_id else None
+        if source is not None and source.name in self._connectors:
+            return self._connectors[source.name].max_reply_length
+        cls = connector_class(post.platform)
+        return cls.max_reply_length if cls else None
 
     def check_text(self, post_id: int, text: str) -> list[dict[str, Any]]:
         with self.db.session() as session:
