@@ -130,9 +130,9 @@ def retry(db: Database, item_id: int, actor: str, connector_for: Callable[[str],
     if truncated:
         return _still_unreadable(db, item_id, actor, "the payload was cut when it was quarantined "
                                  f"(over {MAX_PAYLOAD_CHARS} characters) and cannot be read again; drop it")
-    connector = connector_for(source_name)
+    connector = connector_for(source_name)  # a source no longer configured: a settings error
     try:
-        item = connector.read_item(stream, json.loads(payload_text))
+        items = connector.read_item(stream, json.loads(payload_text))
     except ConnectorError as exc:
         return _still_unreadable(db, item_id, actor, str(exc))
     except Exception as exc:  # a parser bug: scrubbed, never a traceback
@@ -143,12 +143,12 @@ def retry(db: Database, item_id: int, actor: str, connector_for: Callable[[str],
             raise Conflict(f"quarantined item {item_id} was {row.state} meanwhile")
         source = session.get(Source, row.source_id)
         post_id = None
-        if item is not None:
-            stored = store_items(session, source.platform, source.id, [item], due)
+        if items:
+            stored = store_items(session, source.platform, source.id, items, due)
             source.items_collected += stored.new
             session.add(source)
             post_id = session.exec(select(Post.id).where(Post.platform == source.platform,
-                                                         Post.external_id == item.external_id)).one()
+                                                         Post.external_id == items[0].external_id)).one()
         row.state, row.resolved_at, row.resolved_by, row.post_id = QuarantineState.stored, utcnow(), actor, post_id
         session.add(row)
         audit.record(session, actor, "quarantine.stored", post_id=post_id, item=item_id, source=source.name)
