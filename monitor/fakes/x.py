@@ -36,6 +36,7 @@ def add_post(state: FakeState, text: str, *, author: str, created: datetime, par
 
 def add_retweet(state: FakeState, original: str, *, author: str, created: datetime, **fields: Any) -> Item:
     source = state.items[original]
+    source.shares += 1  # X counts it on the original's public_metrics.retweet_count
     text = f"RT @{source.author}: {source.text}"
     if len(text) > 140:
         text = text[:139] + "\u2026"
