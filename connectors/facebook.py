@@ -78,14 +78,7 @@ class FacebookConnector(Connector):
             self.page_id, "feed", cursor, action="reading the page feed", fields=POST_FIELDS,
             since=int(since.timestamp()), limit=self.page_size)
         for data in walk.walk_outer(feed):
-            read: list[dict[str, Any]] = []
-
-            def read_post(raw: Any) -> Entry:
-                post = self._read_post(raw)
-                read.append(post)
-                return Entry(post["created"], post["id"], post["item"])
-
-            entries = read_entries(data, read_post, when=lambda raw: time_of(raw, "created_time"))
+            entries, read = self._feed_entries(data)
             items = []
             for post in read:
                 posts.append(post)
@@ -106,6 +99,17 @@ class FacebookConnector(Connector):
             yield close_stream("posts", posts_top.dump())
         else:  # visitor posts further down the feed are judged against the floor in the next runs
             yield close_stream("posts", {**(posts_floor.dump() or {}), "resume": {"top": posts_top.dump() or {"recent": {}}}})
+
+    def _feed_entries(self, data: list[Any]) -> tuple[list[Entry], list[dict[str, Any]]]:
+        """A feed page: an entry per post (unreadable ones kept as such), and the posts read."""
+        read: list[dict[str, Any]] = []
+
+        def read_post(raw: Any) -> Entry:
+            post = self._read_post(raw)
+            read.append(post)
+            return Entry(post["created"], post["id"], post["item"])
+
+        return read_entries(data, read_post, when=lambda raw: time_of(raw, "created_time")), read
 
     def _collect_comments(self, walk: StreamWalk, posts: list[dict[str, Any]]) -> Iterator[Page]:
         newest = walk.floor.newest
@@ -166,10 +170,12 @@ class FacebookConnector(Connector):
         data, next_cursor = self.graph.page(
             post_id, "comments", cursor, action="reading comments", fields=COMMENT_FIELDS,
             filter="stream", order="reverse_chronological", limit=self.page_size)
-        entries = read_entries(data, lambda raw: self._read_comment(raw, post_id),
-                               payload=lambda raw: {"post_id": post_id, "comment": raw},
-                               when=lambda raw: time_of(raw, "created_time"))
-        return entries, next_cursor
+        return self._comment_entries(data, post_id), next_cursor
+
+    def _comment_entries(self, data: list[Any], post_id: str) -> list[Entry]:
+        return read_entries(data, lambda raw: self._read_comment(raw, post_id),
+                            payload=lambda raw: {"post_id": post_id, "comment": raw},
+                            when=lambda raw: time_of(raw, "created_time"))
 
     def _read_comment(self, raw: Any, post_id: str) -> Entry:
         where = f"facebook comment on {post_id}"

@@ -100,6 +100,9 @@ class GoogleReviewsConnector(Connector):
         if cursor:
             params["pageToken"] = cursor
         payload = self._request("GET", f"/v4/{self.parent}/reviews", action="reading reviews", params=params)
+        return self._read_reviews(payload)
+
+    def _read_reviews(self, payload: Any) -> tuple[list[Entry], Optional[str]]:
         if not isinstance(payload, dict):
             raise MalformedPayload("google reviews: the answer is not a JSON object")
         reviews = payload.get("reviews", [])

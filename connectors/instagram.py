@@ -79,9 +79,7 @@ class InstagramConnector(Connector):
             self.account_id, "media", cursor, action="reading media", fields=MEDIA_FIELDS, limit=self.page_size)
         for data in walk.walk_outer(listing):
             older = False
-            read: list[tuple[str, datetime, Optional[str], Any]] = []
-            entries = read_entries(data, lambda raw: self._media_entry(raw, read), payload=lambda raw: {"media": raw},
-                                   when=lambda raw: time_of(raw, "timestamp"))
+            entries, read = self._media_entries(data)
             for media_id, created, permalink, count in read:
                 if created < since:
                     older = True
@@ -114,6 +112,13 @@ class InstagramConnector(Connector):
                 log.info("instagram comments: media %s is gone; nothing left there to resume", media_id)
         yield close_stream("comments", walk.value())
 
+    def _media_entries(self, data: list[Any]) -> tuple[list[Entry], list[tuple[str, datetime, Optional[str], Any]]]:
+        """A media page: unreadable media as entries, and (id, time, permalink, comments count) of the rest."""
+        read: list[tuple[str, datetime, Optional[str], Any]] = []
+        entries = read_entries(data, lambda raw: self._media_entry(raw, read), payload=lambda raw: {"media": raw},
+                               when=lambda raw: time_of(raw, "timestamp"))
+        return entries, read
+
     @staticmethod
     def _media_entry(raw: Any, read: list[tuple[str, datetime, Optional[str], Any]]) -> Optional[Entry]:
         media_id = need(raw, "id", str, "instagram media")
@@ -126,6 +131,10 @@ class InstagramConnector(Connector):
                        cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
         data, next_cursor = self.graph.page(media_id, "comments", cursor, action="reading comments",
                                             fields=COMMENT_FIELDS, limit=self.page_size)
+        return self._comment_entries(data, media_id, permalink), next_cursor
+
+    def _comment_entries(self, data: list[Any], media_id: str, permalink: Optional[str]) -> list[Entry]:
+        """A comments page: an entry per comment and per reply (unreadable ones kept as such)."""
         entries: list[Entry] = []
         for raw in data:
             top = read_entries([raw], lambda r: self._entry(r, media_id, permalink, parent=None),
@@ -146,7 +155,7 @@ class InstagramConnector(Connector):
             entries.extend(read_entries(replies["data"], lambda r: self._entry(r, media_id, permalink, parent=parent),
                                         payload=lambda r: _payload(media_id, permalink, parent, r),
                                         when=lambda r: time_of(r, "timestamp")))
-        return entries, next_cursor
+        return entries
 
     def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
         where = "quarantined instagram comment"

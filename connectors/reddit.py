@@ -223,6 +223,11 @@ class RedditConnector(Connector):
             query["after"] = cursor
         payload = self._call(lambda: self.reddit.request(method="GET", path=path, params=query),
                              action=f"reading {stream}")
+        return self._read_listing(payload, stream)
+
+    def _read_listing(self, payload: Any, stream: str) -> tuple[list[Entry], Optional[str]]:
+        """A listing page as Reddit sends it: its entries (one per item, unreadable ones kept as
+        such) and the cursor of the next page."""
         where = f"reddit {stream}"
         listing = need(payload, "data", dict, where)
         children = need(listing, "children", list, where)

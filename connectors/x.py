@@ -327,12 +327,15 @@ def _by_id(objects: Any) -> dict[str, Any]:
 def _context(tweet: Any, users: Mapping[str, Any], originals: Mapping[str, Any]) -> dict[str, Any]:
     """A listed tweet with the `includes` it refers to: what reading it needs, and what a
     quarantined tweet keeps so that it can be read again on its own."""
+    def text_of(obj: Any, key: str) -> Optional[str]:
+        value = obj.get(key) if isinstance(obj, dict) else None
+        return value if isinstance(value, str) else None
+
     refs = tweet.get("referenced_tweets") if isinstance(tweet, dict) else None
-    wanted = {str(r.get("id")) for r in refs if isinstance(r, dict)} if isinstance(refs, list) else set()
-    tweets = {key: originals[key] for key in wanted if key in originals}
-    authors = {tweet.get("author_id") if isinstance(tweet, dict) else None}
-    authors |= {t.get("author_id") for t in tweets.values()}
-    return {"tweet": tweet, "users": {key: users[key] for key in authors if isinstance(key, str) and key in users},
+    wanted = {text_of(r, "id") for r in refs} if isinstance(refs, list) else set()
+    tweets = {key: originals[key] for key in wanted if key is not None and key in originals}
+    authors = {text_of(tweet, "author_id")} | {text_of(t, "author_id") for t in tweets.values()}
+    return {"tweet": tweet, "users": {key: users[key] for key in authors if key is not None and key in users},
             "tweets": tweets}
 
 

@@ -23,7 +23,7 @@ from models import Post, QuarantinedItem, QuarantineState, Source, utcnow
 from monitor import audit
 from monitor.db import Database
 from monitor.errors import Conflict, NotFound
-from monitor.store import store_items
+from monitor.store import storable, store_items
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,10 @@ def hold(session: Session, source: Source, stream: Optional[str], items: Iterabl
             row.last_seen_at = now
             session.add(row)
             continue
-        external_id = scrub(item.external_id)[:200] if item.external_id else None
+        external_id = storable(scrub(item.external_id), 200) if item.external_id else None
         row = QuarantinedItem(
             source_id=source.id, platform=source.platform, stream=stream, external_id=external_id,
-            error=scrub(item.error)[:MAX_ERROR_CHARS], payload=_safe_text(text[:MAX_PAYLOAD_CHARS]),
+            error=storable(scrub(item.error), MAX_ERROR_CHARS), payload=storable(text, MAX_PAYLOAD_CHARS),
             payload_bytes=len(text.encode("utf-8", "surrogatepass")), truncated=len(text) > MAX_PAYLOAD_CHARS,
             digest=digest, first_seen_at=now, last_seen_at=now)
         session.add(row)
@@ -64,11 +64,6 @@ def hold(session: Session, source: Source, stream: Optional[str], items: Iterabl
         log.warning("source %s: an unreadable item%s of %s is held in quarantine as #%s: %s", source.name,
                     f" ({external_id})" if external_id else "", stream or "the source", row.id, row.error)
     return new
-
-
-def _safe_text(text: str) -> str:
-    """Lone surrogates (odd Unicode from a platform) cannot be stored as UTF-8: replace them."""
-    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def waiting_counts(session: Session) -> dict[int, int]:
@@ -156,7 +151,7 @@ def retry(db: Database, item_id: int, actor: str, connector_for: Callable[[str],
 
 
 def _still_unreadable(db: Database, item_id: int, actor: str, error: str) -> RetryResult:
-    error = scrub(error)[:MAX_ERROR_CHARS]
+    error = storable(scrub(error), MAX_ERROR_CHARS)
     with db.session() as session:
         row = session.get(QuarantinedItem, item_id)
         row.error = error
