@@ -90,6 +90,7 @@ def _split_bookmarks() -> None:
 
 
 def downgrade() -> None:
+    _join_bookmarks()
     with op.batch_alter_table('quarantineditem', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quarantineditem_state'))
         batch_op.drop_index(batch_op.f('ix_quarantineditem_source_id'))
@@ -97,3 +98,21 @@ def downgrade() -> None:
     with op.batch_alter_table('sourcestream', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sourcestream_source_id'))
     op.drop_table('sourcestream')
+
+
+def _join_bookmarks() -> None:
+    """Back to one bookmark per source: the streams' bookmarks as one JSON object."""
+    connection = op.get_bind()
+    source = sa.table('source', sa.column('id', sa.Integer), sa.column('bookmark', sa.Text))
+    stream = sa.table('sourcestream', sa.column('source_id', sa.Integer), sa.column('stream', sa.String),
+                      sa.column('bookmark', sa.Text))
+    joined: dict = {}
+    for source_id, name, bookmark in connection.execute(
+            sa.select(stream.c.source_id, stream.c.stream, stream.c.bookmark)).all():
+        try:
+            joined.setdefault(source_id, {})[name] = json.loads(bookmark) if bookmark else None
+        except ValueError:
+            continue
+    for source_id, value in joined.items():
+        connection.execute(sa.update(source).where(source.c.id == source_id).values(
+            bookmark=json.dumps(value, sort_keys=True, separators=(",", ":"))))
