@@ -98,7 +98,7 @@ class InstagramConnector(Connector):
         # the media list, also the media on the pages read now.
         fresh = [media_id for media_id, (_, count) in media.items() if count != 0]
         for media_id in walk.listings(fresh, known=None if walk.sweeping else list(media)):
-            permalink = media[media_id][0] if media_id in media else None
+            permalink = media[media_id][0] if media_id in media else self._permalink(media_id)
             fetch = lambda cursor, m=media_id, p=permalink: self._comments_page(m, p, cursor)  # noqa: E731
             try:
                 for entries in walk.walk(media_id, fetch, ordered=False):
@@ -111,6 +111,15 @@ class InstagramConnector(Connector):
                     raise
                 log.info("instagram comments: media %s is gone; nothing left there to resume", media_id)
         yield close_stream("comments", walk.value())
+
+    def _permalink(self, media_id: str) -> Optional[str]:
+        """The link of a media not listed in this run (its walk resumes from an earlier one)."""
+        try:
+            result = self.graph.get(media_id, action="reading a media", fields="permalink")
+        except (ObjectMissing, MalformedPayload):
+            return None  # gone (the walk says so) or unreadable: its comments are stored without a link
+        permalink = result.get("permalink")
+        return permalink if isinstance(permalink, str) else None
 
     def _media_entries(self, data: list[Any]) -> tuple[list[Entry], list[tuple[str, datetime, Optional[str], Any]]]:
         """A media page: unreadable media as entries, and (id, time, permalink, comments count) of the rest."""
