@@ -28,12 +28,22 @@ log = logging.getLogger(__name__)
 Seed = Union[None, str, Path, Iterable[Mapping[str, Any]]]
 
 
+class _Server(ThreadingHTTPServer):
+    """socketserver listens with a backlog of 5: concurrent clients (several `monitor post`
+    processes, a daemon and a browser) opening connections at once overflowed it, and the
+    kernel reset the surplus connections ("Connection reset by peer" / RemoteDisconnected on
+    the client's first request over them). Real platforms do not."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class FakePlatforms:
     def __init__(self, *, page_size: int = 3, brand: Brand = Brand(), port: int = 0):
         self.state = FakeState(brand, page_size)
         self.seeded: dict[str, tuple[str, str]] = {}   # demo id -> (platform, external id)
         handler = type("FakeHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server = _Server(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread: Optional[threading.Thread] = None
 
