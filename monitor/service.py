@@ -63,6 +63,10 @@ class Monitor:
                     raise SettingsError(f"[[sources]] {name} platform",
                                         f"it collected posts from {row.platform!r}; a source cannot change platform "
                                         "once it has posts (give the new one a new name)")
+                if row.id is not None and row.platform != source.platform:  # the old platform's bookmarks mean nothing now
+                    row.bookmark = None
+                    for stream in session.exec(select(SourceStream).where(SourceStream.source_id == row.id)):
+                        session.delete(stream)
                 row.platform, row.enabled = source.platform, source.enabled
                 session.add(row)
             for name, row in existing.items():

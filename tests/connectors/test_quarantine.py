@@ -227,3 +227,20 @@ def test_a_person_sees_and_handles_quarantine_from_the_cli(fake, sqlite_url, tmp
     code, output = cli("quarantine", "list", "--json")
     assert json.loads(output) == []
     assert first
+
+
+def test_a_source_that_changes_platform_forgets_its_stream_bookmarks(make_settings):
+    from monitor.service import Monitor
+    first = make_settings('[[sources]]\nname = "shop"\nplatform = "x"\naccount_id = "1"\n')
+    service = Monitor(first, environ={})
+    service.init()
+    with service.db.session() as session:
+        source = session.exec(select(Source)).one()
+        session.add(SourceStream(source_id=source.id, stream="mentions", bookmark='"123"'))
+    service.settings = make_settings('[[sources]]\nname = "shop"\nplatform = "google_reviews"\n'
+                                     'account_id = "1"\nlocation_id = "2"\n')
+    service.sync_sources()
+    with service.db.session() as session:
+        assert session.exec(select(Source)).one().platform == "google_reviews"
+        assert session.exec(select(SourceStream)).all() == []
+    service.close()
