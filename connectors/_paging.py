@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
@@ -171,6 +171,8 @@ def read_entries(raws: Iterable[Any], read: Callable[[Any], Optional[Entry]], *,
     for raw in raws:
         try:
             entry = read(raw)
+            if entry is not None and entry.item is not None:
+                entry = Entry(entry.created, entry.external_id, checked(entry.item), entry.unreadable)
             if entry is not None:  # None: not an item at all (e.g. a kind this stream does not hold)
                 entries.append(entry)
         except ConnectorError as exc:
@@ -180,6 +182,15 @@ def read_entries(raws: Iterable[Any], read: Callable[[Any], Optional[Entry]], *,
         except Exception as exc:
             entries.append(_unreadable_entry(raw, exc, payload, when))
     return entries
+
+
+def checked(item: CollectedItem) -> CollectedItem:
+    """An item as the store needs it: an id (the store de-duplicates on it), a link that is text."""
+    if not isinstance(item.external_id, str) or not item.external_id.strip():
+        raise MalformedPayload("the item has an empty id")
+    if item.url is not None and not isinstance(item.url, str):
+        return replace(item, url=None)
+    return item
 
 
 def _unreadable_entry(raw: Any, exc: BaseException, payload: Callable[[Any], Any],

@@ -162,7 +162,7 @@ class FacebookConnector(Connector):
         if not by_page:
             item = CollectedItem(
                 external_id=post_id, kind="mention", text=str(raw.get("message") or ""), created_at=created,
-                author_handle=str(author.get("name") or ""), url=raw.get("permalink_url"),
+                author_handle=str(author.get("name") or ""), url=_text(raw.get("permalink_url")),
                 thread_id=post_id, extra={"reply_object": post_id, "post_id": post_id})
         return {"id": post_id, "created": created, "updated": updated, "by_page": by_page, "item": item}
 
@@ -189,7 +189,7 @@ class FacebookConnector(Connector):
         item = CollectedItem(
             external_id=comment_id, kind="reply" if parent_id else "comment",
             text=str(raw.get("message") or ""), created_at=created,
-            author_handle=str(author.get("name") or ""), url=raw.get("permalink_url"),
+            author_handle=str(author.get("name") or ""), url=_text(raw.get("permalink_url")),
             thread_id=post_id, parent_id=parent_id or post_id,
             likes=optional_int(raw, "like_count"), replies=optional_int(raw, "comment_count"),
             # Facebook nests one level: a reply to a reply goes under the top comment.
@@ -225,3 +225,7 @@ class FacebookConnector(Connector):
     def close(self) -> None:
         self.graph.close()
 
+
+
+def _text(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) else None

@@ -17,8 +17,8 @@ import tweepy
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import (close_stream, isolated, load_stream, need, now_utc, optional_int, parse_time,
-                                unreadable_reason)
+from connectors._paging import (checked, close_stream, isolated, load_stream, need, now_utc, optional_int,
+                                parse_time, unreadable_reason)
 from connectors._x_text import MAX_WEIGHTED_LENGTH, unescape, weighted_length
 from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
@@ -176,7 +176,7 @@ class XConnector(Connector):
             context = _context(tweet, users, originals)
             try:
                 for item in self._read_tweet(context, stream):
-                    items[item.external_id] = item
+                    items[item.external_id] = checked(item)
             except Exception as exc:  # MalformedPayload, or odd data the reader did not foresee
                 unreadable.append(Unreadable(unreadable_reason(exc), context,
                                              tweet_id if isinstance(tweet_id, str) else None))

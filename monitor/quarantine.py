@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from connectors._http import scrub
+from connectors._paging import checked
 from connectors.base import CollectedItem, Connector, ConnectorError, Unreadable
 from models import Post, QuarantinedItem, QuarantineState, Source, utcnow
 from monitor import audit
@@ -127,7 +128,7 @@ def retry(db: Database, item_id: int, actor: str, connector_for: Callable[[str],
                                  f"(over {MAX_PAYLOAD_CHARS} characters) and cannot be read again; drop it")
     connector = connector_for(source_name)  # a source no longer configured: a settings error
     try:
-        items = connector.read_item(stream, json.loads(payload_text))
+        items = [checked(item) for item in connector.read_item(stream, json.loads(payload_text))]
     except ConnectorError as exc:
         return _still_unreadable(db, item_id, actor, str(exc))
     except Exception as exc:  # a parser bug: scrubbed, never a traceback
