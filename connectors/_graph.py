@@ -81,7 +81,12 @@ class GraphClient:
         """One page of a connection and the cursor of the next one (None at the end)."""
         if cursor:
             args["after"] = cursor
-        result = self.get(object_id, connection, action=action, **args)
+        return self.read_page(self.get(object_id, connection, action=action, **args), action)
+
+    def read_page(self, result: Any, action: str) -> tuple[list[Any], Optional[str]]:
+        """A connection page as Graph sends it: its data and the cursor of the next page."""
+        if not isinstance(result, dict):
+            raise MalformedPayload(f"{self.platform}: {action}: the answer is not a JSON object")
         data = result.get("data")
         if not isinstance(data, list):
             raise MalformedPayload(f"{self.platform}: {action}: the answer has no 'data' list")
@@ -89,9 +94,12 @@ class GraphClient:
         if not paging.get("next"):
             return data, None
         after = (paging.get("cursors") or {}).get("after") if isinstance(paging.get("cursors"), dict) else None
-        if not after:
-            after = (parse_qs(urlsplit(str(paging["next"])).query).get("after") or [None])[0]
-        if not after:
+        if not after and isinstance(paging["next"], str):
+            try:
+                after = (parse_qs(urlsplit(paging["next"]).query).get("after") or [None])[0]
+            except ValueError:  # e.g. an unbalanced bracket in the host part
+                after = None
+        if not after or not isinstance(after, (str, int)) or isinstance(after, bool):
             raise MalformedPayload(f"{self.platform}: {action}: 'paging.next' without a cursor")
         return data, str(after)
 

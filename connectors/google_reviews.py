@@ -19,10 +19,10 @@ from google.oauth2.credentials import Credentials
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
-                                now_utc, parse_time)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+                                now_utc, parse_time, read_entries, time_of)
 from connectors._reconcile import BrandReply, our_reply
-from connectors.base import (AuthExpired, CollectedItem, CredentialInfo, Connector, ConnectorError,
+from connectors.base import (CredentialInfo, AuthExpired, CollectedItem, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
 
@@ -79,30 +79,43 @@ class GoogleReviewsConnector(Connector):
 
     # --- collect ---------------------------------------------------------------------------
 
-    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
-        marks = load_bookmark(bookmark, self.name)
-        walk = StreamWalk(marks.get("reviews"), floor_time=backfill_floor(self.backfill_days),
+    def collect_streams(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        yield from isolated("reviews", self._collect_reviews(bookmarks), self.name)
+
+    def _collect_reviews(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        walk = StreamWalk(load_stream(bookmarks, "reviews", self.name), floor_time=backfill_floor(self.backfill_days),
                           max_pages=self.max_pages, where=f"source {self.name}: google reviews")
         for listing in walk.listings(["reviews"]):  # one listing; its cursor is Google's pageToken
             for entries in walk.walk(listing, self._reviews_page):
                 items = [e.item for e in entries if e.item is not None]
-                if items:
-                    yield Page(items)
-        marks["reviews"] = walk.value()
-        yield Page([], dump_bookmark(marks))
+                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                if items or unreadable:
+                    yield Page(items, stream="reviews", unreadable=unreadable)
+        yield close_stream("reviews", walk.value())
+
+    def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
+        item = self._entry(payload).item
+        return [item] if item is not None else []
 
     def _reviews_page(self, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
         params: dict[str, Any] = {"pageSize": self.page_size, "orderBy": "updateTime desc"}
         if cursor:
             params["pageToken"] = cursor
         payload = self._request("GET", f"/v4/{self.parent}/reviews", action="reading reviews", params=params)
+        return self._read_reviews(payload)
+
+    def _read_reviews(self, payload: Any) -> tuple[list[Entry], Optional[str]]:
         if not isinstance(payload, dict):
             raise MalformedPayload("google reviews: the answer is not a JSON object")
         reviews = payload.get("reviews", [])
         if not isinstance(reviews, list):
             raise MalformedPayload("google reviews: 'reviews' is not a list")
         next_token = payload.get("nextPageToken") or None
-        return [self._entry(raw) for raw in reviews], next_token
+        if next_token is not None and not isinstance(next_token, str):
+            raise MalformedPayload("google reviews: 'nextPageToken' is not a string")
+        entries = read_entries(reviews, self._entry,
+                               when=lambda raw: time_of(raw, "updateTime") or time_of(raw, "createTime"))
+        return entries, next_token
 
     def _entry(self, raw: Any) -> Entry:
         where = "google review"

@@ -31,10 +31,10 @@ from prawcore.sessions import FiniteRetryStrategy
 
 from connectors._http import protect, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
-                                now_utc, optional_int, parse_time)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+                                now_utc, optional_int, parse_time, read_entries, time_of)
 from connectors._reconcile import CLOCK_SKEW, BrandReply, our_reply
-from connectors.base import (AuthExpired, CollectedItem, CredentialInfo, Connector, ConnectorError,
+from connectors.base import (CredentialInfo, AuthExpired, CollectedItem, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
 
@@ -201,10 +201,8 @@ class RedditConnector(Connector):
 
     # --- collect ---------------------------------------------------------------------------
 
-    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
-        marks = load_bookmark(bookmark, self.name)
-        floor = backfill_floor(self.backfill_days)
-        streams = []
+    def _streams(self) -> list[tuple[str, str, dict[str, Any]]]:
+        streams: list[tuple[str, str, dict[str, Any]]] = []
         if self.mentions:  # first: an inbox mention is also a subreddit comment, and is kept as a mention
             streams.append(("mentions", "message/mentions", {}))
         if self.subreddits:
@@ -215,18 +213,28 @@ class RedditConnector(Connector):
                                 {"q": self.query, "sort": "new", "restrict_sr": "on", "type": "link"}))
             else:
                 streams.append(("submissions", f"r/{combined}/new", {}))
+        return streams
+
+    def collect_streams(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        floor = backfill_floor(self.backfill_days)
         yielded: set[str] = set()  # an item found by two streams is stored once per run
-        for stream, path, params in streams:
-            walk = StreamWalk(marks.get(stream), floor_time=floor, max_pages=self.max_pages, where=f"source {self.name}: reddit {stream}")
-            fetch = lambda cursor, s=stream, p=path, q=params: self._listing_page(s, p, q, cursor)  # noqa: E731
-            for listing in walk.listings([stream]):  # one listing per stream; its cursor is Reddit's 'after'
-                for entries in walk.walk(listing, fetch):
-                    items = [e.item for e in entries if e.item is not None and e.external_id not in yielded]
-                    yielded.update(i.external_id for i in items)
-                    if items:
-                        yield Page(items)
-            marks[stream] = walk.value()
-            yield Page([], dump_bookmark(marks))
+        for stream, path, params in self._streams():
+            yield from isolated(stream, self._collect_stream(stream, path, params, bookmarks, floor, yielded),
+                                self.name)
+
+    def _collect_stream(self, stream: str, path: str, params: Mapping[str, Any],
+                        bookmarks: Mapping[str, Optional[str]], floor: datetime, yielded: set[str]) -> Iterator[Page]:
+        walk = StreamWalk(load_stream(bookmarks, stream, self.name), floor_time=floor, max_pages=self.max_pages,
+                          where=f"source {self.name}: reddit {stream}")
+        fetch = lambda cursor: self._listing_page(stream, path, params, cursor)  # noqa: E731
+        for listing in walk.listings([stream]):  # one listing per stream; its cursor is Reddit's 'after'
+            for entries in walk.walk(listing, fetch):
+                items = [e.item for e in entries if e.item is not None and e.external_id not in yielded]
+                yielded.update(i.external_id for i in items)
+                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                if items or unreadable:
+                    yield Page(items, stream=stream, unreadable=unreadable)
+        yield close_stream(stream, walk.value())
 
     def _listing_page(self, stream: str, path: str, params: Mapping[str, Any],
                       cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
@@ -235,20 +243,32 @@ class RedditConnector(Connector):
             query["after"] = cursor
         payload = self._call(lambda: self.reddit.request(method="GET", path=path, params=query),
                              action=f"reading {stream}")
+        return self._read_listing(payload, stream)
+
+    def _read_listing(self, payload: Any, stream: str) -> tuple[list[Entry], Optional[str]]:
+        """A listing page as Reddit sends it: its entries (one per item, unreadable ones kept as
+        such) and the cursor of the next page."""
         where = f"reddit {stream}"
         listing = need(payload, "data", dict, where)
         children = need(listing, "children", list, where)
         after = listing.get("after")
         if after is not None and not isinstance(after, str):
             raise MalformedPayload(f"{where}: 'after' is not a string")
-        entries = []
-        for child in children:
-            kind = need(child, "kind", str, where)
-            if kind not in ("t1", "t3"):
-                log.info("source %s: skipping a %r item in %s", self.name, kind, stream)
-                continue
-            entries.append(self._entry(kind, need(child, "data", dict, where), stream))
+        entries = read_entries(children, lambda child: self._child_entry(child, stream),
+                               when=lambda child: time_of(child.get("data"), "created_utc"))
         return entries, after
+
+    def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
+        entry = self._child_entry(payload, stream or "comments")
+        return [entry.item] if entry is not None and entry.item is not None else []
+
+    def _child_entry(self, child: Any, stream: str) -> Optional[Entry]:
+        where = f"reddit {stream}"
+        kind = need(child, "kind", str, where)
+        if kind not in ("t1", "t3"):
+            log.info("source %s: skipping a %r item in %s", self.name, kind[:20], stream)
+            return None
+        return self._entry(kind, need(child, "data", dict, where), stream)
 
     def _entry(self, kind: str, data: Mapping[str, Any], stream: str) -> Entry:
         where = f"reddit {stream}"

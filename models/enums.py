@@ -38,6 +38,14 @@ class OutboxState(StrEnum):
     cancelled = "cancelled"    # a person withdrew it (never posted); the post is open again
 
 
+class QuarantineState(StrEnum):
+    """An unreadable item kept for a person."""
+
+    waiting = "waiting"        # not stored as a post; counted on the sources page
+    stored = "stored"          # a retry read it and stored the post
+    dropped = "dropped"        # a person decided it is not worth keeping
+
+
 class Role(StrEnum):
     agent = "agent"
     approver = "approver"

@@ -13,8 +13,8 @@ from sqlmodel import col, select
 
 from connectors import connector_class, registry
 from connectors.base import CollectedItem, Connector
-from models import Draft, Post, PostStatus, Role, Source, as_utc, utcnow
-from monitor import assess, collect, decisions, drafts, outbox, privacy, queue, stats
+from models import Draft, Post, PostStatus, Role, Source, SourceStream, as_utc, utcnow
+from monitor import assess, collect, decisions, drafts, outbox, privacy, quarantine, queue, stats
 from monitor.db import Database
 from monitor.decisions import Actor
 from monitor.drafting.base import SafetyContext
@@ -63,6 +63,10 @@ class Monitor:
                     raise SettingsError(f"[[sources]] {name} platform",
                                         f"it collected posts from {row.platform!r}; a source cannot change platform "
                                         "once it has posts (give the new one a new name)")
+                if row.id is not None and row.platform != source.platform:  # the old platform's bookmarks mean nothing now
+                    row.bookmark = None
+                    for stream in session.exec(select(SourceStream).where(SourceStream.source_id == row.id)):
+                        session.delete(stream)
                 row.platform, row.enabled = source.platform, source.enabled
                 session.add(row)
             for name, row in existing.items():
@@ -294,13 +298,38 @@ class Monitor:
         intervals = {s.name: s.interval_seconds for s in self.settings.sources}
         with self.db.session() as session:
             rows = list(session.exec(select(Source).order_by(col(Source.name))))
+            streams: dict[int, list[dict[str, Any]]] = {}
+            for stream in session.exec(select(SourceStream).order_by(col(SourceStream.id))):
+                streams.setdefault(stream.source_id, []).append(
+                    queue._plain(stream.model_dump(exclude={"bookmark", "source_id", "id"})))
+            waiting = quarantine.waiting_counts(session)
         out = []
         for row in rows:
             item = row.model_dump(exclude={"bookmark"})
             item["configured"] = row.name in intervals
             item["interval_seconds"] = intervals.get(row.name)
+            item["streams"] = streams.get(row.id, [])
+            item["failing_streams"] = [s["stream"] for s in item["streams"] if s["last_error"]]
+            item["quarantined"] = waiting.get(row.id, 0)
             out.append(queue._plain(item))
         return out
+
+    # ---- quarantine ---------------------------------------------------------------------------
+    def quarantine(self, states: tuple[str, ...] = ("waiting",), *, source: Optional[str] = None,
+                   limit: int = 200) -> list[dict[str, Any]]:
+        return [queue._plain(row) for row in quarantine.list_items(self.db, states, source, limit)]
+
+    def quarantined_item(self, item_id: int) -> dict[str, Any]:
+        return queue._plain(quarantine.show(self.db, item_id))
+
+    def retry_quarantined(self, item_id: int, actor: Actor) -> quarantine.RetryResult:
+        """Read a quarantined item again with its source's connector (after a fix) and store it."""
+        actor.require(Role.approver, Role.admin)
+        return quarantine.retry(self.db, item_id, actor.name, self.connector, self.due)
+
+    def drop_quarantined(self, item_id: int, actor: Actor, reason: str) -> None:
+        actor.require(Role.approver, Role.admin)
+        quarantine.drop(self.db, item_id, actor.name, reason)
 
     def stats(self) -> dict[str, Any]:
         with self.db.session() as session:

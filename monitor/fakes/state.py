@@ -13,7 +13,8 @@ FAILURE_KINDS = (
     "rate_limit",      # the platform's rate-limit answer (HTTP 429 / Graph code 4)
     "api_ratelimit",   # Reddit only: HTTP 200 with a RATELIMIT error (as for too many comments)
     "auth_expired",    # token expired or revoked (token endpoints refuse to renew as well)
-    "malformed",       # a well-formed JSON answer whose items lack required fields
+    "malformed",       # reads: the real page with its first item lacking a required field;
+                       # posts: a well-formed answer without the reply's id
     "truncated",       # the body is cut off half-way (not valid JSON)
     "server_error",    # HTTP 5xx
     "disconnect",      # the connection is closed without an answer, nothing done

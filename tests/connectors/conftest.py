@@ -19,6 +19,9 @@ from monitor.settings import SecretStore, Settings
 PLATFORMS = ["x", "facebook", "instagram", "reddit", "google_reviews"]
 KIND = {"x": "mention", "facebook": "comment", "instagram": "comment", "reddit": "comment",
         "google_reviews": "review"}
+# The stream each platform reads first (where an unreadable item would once have stopped the rest).
+FIRST_STREAM = {"x": "mentions", "facebook": "posts", "instagram": "comments", "reddit": "mentions",
+                "google_reviews": "reviews"}
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
