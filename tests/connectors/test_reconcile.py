@@ -9,14 +9,16 @@ platforms through the real connectors, and makes one post drop before it reaches
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Optional
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
+from connectors._reconcile import BrandReply, ReplyUnclear, our_reply
 from models import OutboxReply, Post
 from monitor.decisions import Actor
+from monitor.fakes.http import iso_z
+from monitor.fakes.state import Item, utc
 
 ANNA = Actor("anna")
 TO_BOB = "Bob, your parcel left our warehouse today."
@@ -169,7 +171,7 @@ def test_another_brand_answer_to_the_same_comment_waits_for_a_person(fake, shop)
 
 
 def graph_reply(fake, comment: str, text: str) -> None:
-    from monitor.fakes.state import Item, utc
+    """The page answers `comment` on Facebook itself (not through us)."""
     parent = fake.state.items[comment]
     brand = fake.brand
     fake.state.add(Item(id=f"{parent.root.rsplit('_', 1)[-1]}_{20000 + fake.state.next_number()}",
@@ -222,7 +224,7 @@ def test_google_owner_reply_written_elsewhere_after_the_approval_waits_for_a_per
     ids = collected(shop, "google_reviews")
     approve_and_drop(shop, fake, "google_reviews", ids[review], TO_ANNA)
     fake.state.items[review].owner_reply = {"comment": "Answered in the Google app",
-                                            "updateTime": fake_now_z()}
+                                            "updateTime": iso_z(utc())}
 
     assert settled_honestly(shop, fake, "google_reviews", ids[review], TO_ANNA) == "needs_person"
     assert fake.state.items[review].owner_reply["comment"] == "Answered in the Google app"   # not overwritten
@@ -239,18 +241,9 @@ def test_google_lost_answer_is_found_by_its_text(fake, shop):
     assert len(fake.replies("google_reviews")) == 1
 
 
-def fake_now_z(minutes_ago: Optional[float] = 0) -> str:
-    from monitor.fakes.http import iso_z
-    from monitor.fakes.state import utc
-    return iso_z(utc(minutes_ago or 0))
-
-
 # --- the rule itself --------------------------------------------------------------------------
 
 def test_a_listing_cut_short_is_never_read_as_nothing_posted():
-    from datetime import UTC, datetime
-
-    from connectors._reconcile import BrandReply, ReplyUnclear, our_reply
     approved = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     other = BrandReply("r1", "Another answer", approved + timedelta(minutes=1), exact=False)
     assert our_reply([other], SAME, approved, complete=True, where="t") is None
