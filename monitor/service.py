@@ -142,12 +142,14 @@ class Monitor:
         return results
 
     def process(self, limit: int = 10_000) -> ProcessReport:
-        """Assess what changed and draft replies for open posts that lack a current draft."""
+        """Assess what changed and draft replies for open posts that lack a current draft.
+
+        Safe to run in several workers at once: each batch is claimed (see `assess`)."""
         report = ProcessReport()
         batch = self.settings.analysis.batch_size
         while report.assessed < limit:
             with self.db.session() as session:
-                posts = assess.posts_needing_assessment(session, batch)
+                posts = assess.claim_posts_needing_assessment(session, batch)
                 if not posts:
                     break
                 assessments = assess.assess_batch(session, self.analyser, posts)

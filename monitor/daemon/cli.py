@@ -25,7 +25,7 @@ def daemon(once: bool = typer.Option(False, "--once", help="One scheduling pass,
         worker = Daemon(monitor, worker_name=worker_id)
         report = worker.run(once=once, max_seconds=max_seconds)
         console.print(f"daemon {worker.worker} stopped ({report.stopped_by}): {report.passes} pass(es), "
-                      f"{report.polls} poll(s), {report.new_posts} new post(s), {report.sent} reply(ies) sent, "
+                      f"{report.polls} poll(s), {report.new_posts} new post(s), {report.assessed} analysed, {report.sent} reply(ies) sent, "
                       f"{report.alerts} alert(s), {report.poll_errors} failed poll(s), {report.problems} other problem(s)")
         if once and (report.problems or report.poll_errors):
             raise typer.Exit(1)

@@ -13,6 +13,8 @@ from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorErr
 from monitor.analysis.base import Analysis, Flag, PostView
 from monitor.drafting.base import DraftSuggestion, Finding, SafetyContext
 
+WAIT_LIMIT = 60.0        # generous upper bound for awaited work; a test never counts work in a window
+
 
 def item(n: int, text: str = "", *, prefix: str = "p", created_at: Optional[datetime] = None) -> CollectedItem:
     return CollectedItem(external_id=f"{prefix}{n}", kind="comment", text=text or f"post number {n}",
@@ -125,3 +127,23 @@ class NoFindings:
 
 
 BACKENDS = {"analyser": WordAnalyser(), "drafter": FixedDrafter(), "safety": NoFindings()}
+
+
+def run_until(daemons: Sequence[Any], condition: Callable[[], bool], *, limit: float = WAIT_LIMIT) -> list[Any]:
+    """Run the daemons (threads) until `condition()` holds, then stop them gracefully; returns
+    their reports. Waits for the work itself, however slow the machine: `limit` only bounds a
+    test that would otherwise hang, and running into it fails the test."""
+    reports: dict[int, Any] = {}
+    runs = [threading.Thread(target=lambda i, d: reports.__setitem__(i, d.run(max_seconds=limit)), args=(i, d))
+            for i, d in enumerate(daemons)]
+    [t.start() for t in runs]
+    deadline = time.monotonic() + limit
+    try:
+        while not condition():
+            assert time.monotonic() < deadline, "the daemons did not do the expected work in time"
+            time.sleep(0.01)
+    finally:
+        for daemon in daemons:
+            daemon.stop("the test saw the work done")
+        [t.join(limit) for t in runs]
+    return [reports[i] for i in range(len(daemons))]
