@@ -21,7 +21,6 @@ from monitor.daemon import leases
 from monitor.daemon.runner import Daemon
 from monitor.decisions import Actor
 from monitor.service import Monitor
-from monitor.settings import load_settings
 from tests.daemon.conftest import BASE, sources_toml
 from tests.daemon.support import BACKENDS, Platform, WordAnalyser, item
 
