@@ -239,6 +239,7 @@ class Heartbeat:
         self._stalled = False
 
     def start(self) -> None:
+        self.progress()
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name=f"lease heartbeat of {self.worker}", daemon=True)

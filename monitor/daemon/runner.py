@@ -410,8 +410,7 @@ class Daemon:
     def _process(self, report: PassReport) -> None:
         def step() -> None:   # workers share the work: each batch is claimed by one of them
             self.heartbeat.progress()
-            done = self.monitor.process()
-            self.heartbeat.progress()
+            done = self.monitor.process(on_batch=self.heartbeat.progress)
             report.assessed += done.assessed
             report.flagged += done.flagged
         self._guard("analysis and drafting", report, step)
