@@ -154,6 +154,13 @@ def _handover(name: str, owner: str, until: Optional[datetime], worker: str, now
     return (f"lease of {name} expired: worker {owner} last seen {silent:.0f} s ago; taken over by {worker}")
 
 
+def _lock_in_order(session, where, *, skip_locked: bool = False) -> list[int]:
+    """Lock the matching source rows in id order, as every multi-row writer does: two workers
+    (or a worker and its heartbeat) then wait for each other, never in a circle (deadlock)."""
+    query = select(Source.id).where(*where).order_by(col(Source.id)).with_for_update(skip_locked=skip_locked)
+    return list(session.exec(query))
+
+
 def renew(db: Database, worker: str, names: Iterable[str], *, lease_seconds: float,
           now: Optional[datetime] = None) -> set[str]:
     """Extend this worker's leases; returns the names it still holds (a lost one must be dropped)."""
@@ -162,10 +169,11 @@ def renew(db: Database, worker: str, names: Iterable[str], *, lease_seconds: flo
     if not names:
         return set()
     with db.session() as session:
-        session.execute(update(Source).where(col(Source.name).in_(names), col(Source.lease_owner) == worker)
-                        .values(lease_until=now + timedelta(seconds=lease_seconds)))
-        return set(session.exec(select(Source.name).where(col(Source.name).in_(names),
-                                                          col(Source.lease_owner) == worker)))
+        ids = _lock_in_order(session, [col(Source.name).in_(names), col(Source.lease_owner) == worker])
+        if ids:
+            session.execute(update(Source).where(col(Source.id).in_(ids))
+                            .values(lease_until=now + timedelta(seconds=lease_seconds)))
+        return set(session.exec(select(Source.name).where(col(Source.id).in_(ids))))
 
 
 def release(db: Database, worker: str, name: str, *, next_poll_at: Optional[datetime],
@@ -185,7 +193,10 @@ def release(db: Database, worker: str, name: str, *, next_poll_at: Optional[date
 def release_all(db: Database, worker: str) -> int:
     """Drop every lease this worker holds, keeping each source's next poll time (shutdown)."""
     with db.session() as session:
-        changed = session.execute(update(Source).where(col(Source.lease_owner) == worker)
+        ids = _lock_in_order(session, [col(Source.lease_owner) == worker])
+        if not ids:
+            return 0
+        changed = session.execute(update(Source).where(col(Source.id).in_(ids), col(Source.lease_owner) == worker)
                                   .values(lease_owner=None, lease_until=None))
         return changed.rowcount
 
@@ -210,13 +221,17 @@ def unpark(db: Database, names: Iterable[str], now: Optional[datetime] = None) -
         return [source.name for source in rows]
 
 
-def renew_all(db: Database, worker: str, *, lease_seconds: float, now: Optional[datetime] = None) -> list[str]:
-    """Extend every lease this worker holds (the heartbeat); returns their names."""
+def renew_all(db: Database, worker: str, *, lease_seconds: float, now: Optional[datetime] = None) -> int:
+    """Extend every lease this worker holds (the heartbeat). A row busy in another transaction
+    (this worker storing a page, say) is skipped, never waited for: the next beat renews it,
+    well before the lease runs out. Returns how many were renewed."""
     now = now or utcnow()
     with db.session() as session:
-        session.execute(update(Source).where(col(Source.lease_owner) == worker)
-                        .values(lease_until=now + timedelta(seconds=lease_seconds)))
-        return list(session.exec(select(Source.name).where(col(Source.lease_owner) == worker)))
+        ids = _lock_in_order(session, [col(Source.lease_owner) == worker], skip_locked=True)
+        if ids:
+            session.execute(update(Source).where(col(Source.id).in_(ids))
+                            .values(lease_until=now + timedelta(seconds=lease_seconds)))
+        return len(ids)
 
 
 class Heartbeat:

@@ -300,6 +300,14 @@ class Daemon:
     def _rounds(self, report: PassReport, deadline: Optional[float]) -> None:
         """Round-robin, one page per source per round, until every poll of this pass is done."""
         active: list[SourcePoll] = []
+        try:
+            self._advance(active, report, deadline)
+        except BaseException:
+            for poll in active:   # a failed pass leaves no connector in the middle of a listing
+                poll.close()
+            raise
+
+    def _advance(self, active: list[SourcePoll], report: PassReport, deadline: Optional[float]) -> None:
         polled: set[str] = set()
         last_admit = last_renewal = last_metrics = time.monotonic()
         self._admit(active, polled, report)

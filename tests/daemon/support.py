@@ -13,7 +13,7 @@ from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorErr
 from monitor.analysis.base import Analysis, Flag, PostView
 from monitor.drafting.base import DraftSuggestion, Finding, SafetyContext
 
-WAIT_LIMIT = 60.0        # generous upper bound for awaited work; a test never counts work in a window
+WAIT_LIMIT = 120.0       # generous upper bound for awaited work; a test never counts work in a window
 
 
 def item(n: int, text: str = "", *, prefix: str = "p", created_at: Optional[datetime] = None) -> CollectedItem:
@@ -40,6 +40,7 @@ class Platform(Connector):
         self.page_delay = 0.0
         self.on_page: Optional[Callable[[int], None]] = None   # called before page k is handed out
         self.collect_calls = 0
+        self.polled_by: dict[str, int] = {}    # polls per thread name (`run_until` names them by worker)
         self.reply_attempts = 0
         self.pages_served = 0
         self.active = 0
@@ -57,6 +58,8 @@ class Platform(Connector):
     def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
         with self._lock:
             self.collect_calls += 1
+            who = threading.current_thread().name
+            self.polled_by[who] = self.polled_by.get(who, 0) + 1
             self.active += 1
             self.max_active = max(self.max_active, self.active)
         try:
@@ -134,8 +137,8 @@ def run_until(daemons: Sequence[Any], condition: Callable[[], bool], *, limit: f
     their reports. Waits for the work itself, however slow the machine: `limit` only bounds a
     test that would otherwise hang, and running into it fails the test."""
     reports: dict[int, Any] = {}
-    runs = [threading.Thread(target=lambda i, d: reports.__setitem__(i, d.run(max_seconds=limit)), args=(i, d))
-            for i, d in enumerate(daemons)]
+    runs = [threading.Thread(target=lambda i, d: reports.__setitem__(i, d.run(max_seconds=limit)), args=(i, d),
+                             name=d.worker) for i, d in enumerate(daemons)]
     [t.start() for t in runs]
     deadline = time.monotonic() + limit
     try:
