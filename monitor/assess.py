@@ -1,5 +1,10 @@
 """The analysis stage: every post whose content changed since its last assessment is assessed
-again, in batches (the analyser batches its model calls)."""
+again, in batches (the analyser batches its model calls).
+
+Several workers share the stage on PostgreSQL: each claims its batch with `FOR UPDATE SKIP
+LOCKED` in the transaction that stores the assessments, so a post is encoded and assessed by
+one worker only; a worker that dies mid-batch loses its transaction, the rows unlock and the
+next worker takes them. (SQLite runs one daemon and ignores the clause.)"""
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
@@ -14,9 +19,11 @@ def post_view(post: Post) -> PostView:
                     rating=post.rating)
 
 
-def posts_needing_assessment(session: Session, limit: int) -> list[Post]:
+def claim_posts_needing_assessment(session: Session, limit: int) -> list[Post]:
+    """Up to `limit` posts to assess, locked for this transaction; posts another worker is
+    assessing right now are skipped (and, once it commits, no longer need assessment)."""
     return list(session.exec(select(Post).where(col(Post.analysed_hash) != col(Post.content_hash))
-                             .order_by(col(Post.id)).limit(limit)))
+                             .order_by(col(Post.id)).limit(limit).with_for_update(skip_locked=True)))
 
 
 def assess_batch(session: Session, analyser: Analyser, posts: list[Post]) -> list[Assessment]:

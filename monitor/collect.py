@@ -158,7 +158,8 @@ class SourcePoll:
         with self.db.session() as session:
             source = session.get(Source, self._source_id, with_for_update=self.lease_owner is not None)
             if self.lease_owner is not None and source.lease_owner != self.lease_owner:
-                raise LeaseLost(f"{self.name} is now polled by {source.lease_owner or 'nobody'}")
+                raise LeaseLost(f"{self.name}: the lease of {self.lease_owner} expired and "
+                                f"{'passed to ' + source.lease_owner if source.lease_owner else 'was released'}")
             stored = store_items(session, self._platform, self._source_id, page.items, self.due)
             if page.unreadable:
                 self.result.quarantined += quarantine.hold(session, source, page.stream, page.unreadable)

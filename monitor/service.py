@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from sqlmodel import col, select
 
@@ -144,13 +144,16 @@ class Monitor:
             results.append(collect.poll_source(self.db, name, connector, self.due, force=force))
         return results
 
-    def process(self, limit: int = 10_000) -> ProcessReport:
-        """Assess what changed and draft replies for open posts that lack a current draft."""
+    def process(self, limit: int = 10_000, on_batch: Optional[Callable[[], None]] = None) -> ProcessReport:
+        """Assess what changed and draft replies for open posts that lack a current draft.
+
+        Safe to run in several workers at once: each batch is claimed (see `assess`). `on_batch`
+        is called after each stored batch (the daemon's sign of progress)."""
         report = ProcessReport()
         batch = self.settings.analysis.batch_size
         while report.assessed < limit:
             with self.db.session() as session:
-                posts = assess.posts_needing_assessment(session, batch)
+                posts = assess.claim_posts_needing_assessment(session, batch)
                 if not posts:
                     break
                 assessments = assess.assess_batch(session, self.analyser, posts)
@@ -160,6 +163,8 @@ class Monitor:
                 if pairs:
                     drafted = drafts.draft_batch(session, self.drafter, pairs)
                     report.drafted += len(drafted)
+            if on_batch is not None:
+                on_batch()
         return report
 
     def run_once(self) -> tuple[list[collect.PollResult], ProcessReport]:

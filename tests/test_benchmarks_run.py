@@ -22,8 +22,10 @@ def test_analysis_benchmark_runs():
 
 def test_daemon_benchmark_runs(postgres_url):   # the fixture skips (or fails in CI) without PostgreSQL
     from tests.conftest import POSTGRES_URL     # the benchmark makes a schema of its own there
-    output = run("-m", "bench.daemon_throughput", "--sources", "2", "--items", "6", "--postgres", POSTGRES_URL)
+    output = run("-m", "bench.daemon_throughput", "--sources", "2", "--items", "6", "--postgres", POSTGRES_URL,
+                 "--workers", "1,2", "--posts", "40", "--test-backends")
     assert "sqlite: collected+analysed" in output and "postgresql: posted" in output
+    assert "postgresql, 1 worker(s)" in output and "postgresql, 2 worker(s)" in output and "w1 " in output
 
 
 def test_cli_startup_benchmark_runs():

@@ -30,7 +30,7 @@ def daemon(once: bool = typer.Option(False, "--once", help="One scheduling pass,
             logs.start_line(logs.version(), monitor.db, monitor.settings.sources, readable_worker(worker.worker)))
         report = worker.run(once=once, max_seconds=max_seconds)
         console.print(f"daemon {readable_worker(worker.worker)} stopped ({report.stopped_by}): {report.passes} pass(es), "
-                      f"{report.polls} poll(s), {report.new_posts} new post(s), {report.sent} reply(ies) sent, "
+                      f"{report.polls} poll(s), {report.new_posts} new post(s), {report.assessed} analysed, {report.sent} reply(ies) sent, "
                       f"{report.alerts} alert(s), {report.poll_errors} failed poll(s), {report.problems} other problem(s)")
         if once and (report.problems or report.poll_errors):
             raise typer.Exit(1)

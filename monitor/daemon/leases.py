@@ -2,26 +2,30 @@
 released by the operating system when the process dies, even by SIGKILL). On PostgreSQL any
 number run: each source is claimed with a lease (`SELECT ... FOR UPDATE SKIP LOCKED`, then
 lease_owner/lease_until), renewed while it is polled, and free again when it expires, so a dead
-worker's sources are taken over. Steps that must not run twice at once (analysis) take a
-PostgreSQL advisory lock.
+worker's sources are taken over. While a worker works (a long poll, a big analysis batch, a
+200-reply posting turn) a heartbeat renews every lease it holds; a taken-over source is logged
+with what happened to its previous worker.
 """
 from __future__ import annotations
 
+import logging
 import os
-import zlib
-from contextlib import contextmanager
+import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Optional
+from typing import IO, Iterable, Optional
 
-from sqlalchemy import and_, not_, or_, text, true, update
+from sqlalchemy import and_, not_, or_, true, update
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
-from models import Source, utcnow
+from models import Source, as_utc, utcnow
 from monitor.db import Database
 from monitor.errors import Conflict
 from monitor.outbox import worker_gone
+
+log = logging.getLogger(__name__)
 
 
 class AnotherDaemon(Conflict):
@@ -108,6 +112,7 @@ def claim_due(db: Database, worker: str, names: Iterable[str], *, lease_seconds:
     names = list(names)
     if not names:
         return []
+    gone: list[str] = []
     with db.session() as session:
         if not exclusive:
             owners = set(session.exec(select(Source.lease_owner).where(
@@ -117,7 +122,7 @@ def claim_due(db: Database, worker: str, names: Iterable[str], *, lease_seconds:
                        col(Source.lease_owner) == worker, col(Source.lease_owner).in_(gone))
         else:
             free = true()
-        query = (select(Source.id, Source.name)
+        query = (select(Source.id, Source.name, Source.lease_owner, Source.lease_until)
                  .where(col(Source.enabled), col(Source.name).in_(names),
                         or_(col(Source.next_poll_at) <= now,
                             and_(col(Source.next_poll_at).is_(None), not_(col(Source.needs_reauth)))),
@@ -128,10 +133,32 @@ def claim_due(db: Database, worker: str, names: Iterable[str], *, lease_seconds:
         if db.is_postgres:
             query = query.with_for_update(skip_locked=True)
         rows = list(session.exec(query))
+        for row in rows:
+            if row.lease_owner and row.lease_owner != worker:
+                log.warning("%s", _handover(row.name, row.lease_owner, row.lease_until, worker, now, lease_seconds,
+                                            gone=row.lease_owner in gone))
         if rows:
             session.execute(update(Source).where(col(Source.id).in_([row.id for row in rows]))
                             .values(lease_owner=worker, lease_until=now + timedelta(seconds=lease_seconds)))
         return [row.name for row in rows]
+
+
+def _handover(name: str, owner: str, until: Optional[datetime], worker: str, now: datetime, lease_seconds: float,
+              *, gone: bool) -> str:
+    """What happened to a source's previous worker, for the log of the one taking it over."""
+    if gone:
+        return f"{name}: worker {owner} has ended (its process is gone); taken over by {worker}"
+    if until is None:
+        return f"{name}: left leased by {owner}; taken over by {worker}"
+    silent = (now - as_utc(until)).total_seconds() + lease_seconds   # it renewed `lease_seconds` ahead
+    return (f"lease of {name} expired: worker {owner} last seen {silent:.0f} s ago; taken over by {worker}")
+
+
+def _lock_in_order(session, where, *, skip_locked: bool = False) -> list[int]:
+    """Lock the matching source rows in id order, as every multi-row writer does: two workers
+    (or a worker and its heartbeat) then wait for each other, never in a circle (deadlock)."""
+    query = select(Source.id).where(*where).order_by(col(Source.id)).with_for_update(skip_locked=skip_locked)
+    return list(session.exec(query))
 
 
 def renew(db: Database, worker: str, names: Iterable[str], *, lease_seconds: float,
@@ -142,10 +169,11 @@ def renew(db: Database, worker: str, names: Iterable[str], *, lease_seconds: flo
     if not names:
         return set()
     with db.session() as session:
-        session.execute(update(Source).where(col(Source.name).in_(names), col(Source.lease_owner) == worker)
-                        .values(lease_until=now + timedelta(seconds=lease_seconds)))
-        return set(session.exec(select(Source.name).where(col(Source.name).in_(names),
-                                                          col(Source.lease_owner) == worker)))
+        ids = _lock_in_order(session, [col(Source.name).in_(names), col(Source.lease_owner) == worker])
+        if ids:
+            session.execute(update(Source).where(col(Source.id).in_(ids))
+                            .values(lease_until=now + timedelta(seconds=lease_seconds)))
+        return set(session.exec(select(Source.name).where(col(Source.id).in_(ids))))
 
 
 def release(db: Database, worker: str, name: str, *, next_poll_at: Optional[datetime],
@@ -165,7 +193,10 @@ def release(db: Database, worker: str, name: str, *, next_poll_at: Optional[date
 def release_all(db: Database, worker: str) -> int:
     """Drop every lease this worker holds, keeping each source's next poll time (shutdown)."""
     with db.session() as session:
-        changed = session.execute(update(Source).where(col(Source.lease_owner) == worker)
+        ids = _lock_in_order(session, [col(Source.lease_owner) == worker])
+        if not ids:
+            return 0
+        changed = session.execute(update(Source).where(col(Source.id).in_(ids), col(Source.lease_owner) == worker)
                                   .values(lease_owner=None, lease_until=None))
         return changed.rowcount
 
@@ -190,20 +221,69 @@ def unpark(db: Database, names: Iterable[str], now: Optional[datetime] = None) -
         return [source.name for source in rows]
 
 
-@contextmanager
-def exclusive_step(db: Database, name: str) -> Iterator[bool]:
-    """Yields True when this worker may run the step `name` now (always on SQLite, where one
-    daemon runs); on PostgreSQL an advisory lock held for the block, False if another has it."""
-    if not db.is_postgres:
-        yield True
-        return
-    key = zlib.crc32(f"reply-monitor:{name}".encode())
-    with db.engine.connect() as connection:
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
-        connection.commit()
+def renew_all(db: Database, worker: str, *, lease_seconds: float, now: Optional[datetime] = None) -> int:
+    """Extend every lease this worker holds (the heartbeat). A row busy in another transaction
+    (this worker storing a page, say) is skipped, never waited for: the next beat renews it,
+    well before the lease runs out. Returns how many were renewed."""
+    now = now or utcnow()
+    with db.session() as session:
+        ids = _lock_in_order(session, [col(Source.lease_owner) == worker], skip_locked=True)
+        if ids:
+            session.execute(update(Source).where(col(Source.id).in_(ids))
+                            .values(lease_until=now + timedelta(seconds=lease_seconds)))
+        return len(ids)
+
+
+class Heartbeat:
+    """Renews a worker's leases every `lease_seconds / 3` from a thread while the worker works,
+    so a long turn (a slow poll, a big analysis batch, 200 replies to post) keeps its sources.
+
+    A worker that is alive but stuck must not hold its sources forever: the loop marks
+    `progress()` at every unit of work, and with none for `stall_seconds` the heartbeat stops
+    renewing and lets the leases expire (another worker takes them over).
+    """
+
+    def __init__(self, db: Database, worker: str, *, lease_seconds: float, stall_seconds: Optional[float] = None):
+        self.db, self.worker, self.lease_seconds = db, worker, lease_seconds
+        self.interval = lease_seconds / 3
+        self.stall_seconds = stall_seconds if stall_seconds is not None else max(10 * lease_seconds, 600.0)
+        self.beats = 0                    # successful renewals (tests wait for them)
+        self._progress = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._stalled = False
+
+    def start(self) -> None:
+        self.progress()
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=f"lease heartbeat of {self.worker}", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def progress(self) -> None:
+        self._progress = time.monotonic()
+
+    def beat(self) -> None:
+        silent = time.monotonic() - self._progress
+        if silent >= self.stall_seconds:
+            if not self._stalled:
+                log.error("worker %s has made no progress for %.0f s; no longer renewing its leases so that "
+                          "another worker takes its sources over", self.worker, silent)
+            self._stalled = True
+            return
+        self._stalled = False
         try:
-            yield bool(got)
-        finally:
-            if got:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                connection.commit()
+            renew_all(self.db, self.worker, lease_seconds=self.lease_seconds)
+            self.beats += 1
+        except Exception as exc:  # the database away: the next beat tries again; leases last a while
+            log.error("could not renew the leases of %s: %s", self.worker, exc)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.beat()

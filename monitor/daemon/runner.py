@@ -62,6 +62,7 @@ class RunReport:
     passes: int = 0
     polls: int = 0
     new_posts: int = 0
+    assessed: int = 0          # posts this worker analysed (workers on PostgreSQL share the rest)
     sent: int = 0
     alerts: int = 0
     poll_errors: int = 0
@@ -119,10 +120,12 @@ class Daemon:
         self.notifier: Optional[Notifier] = None
         self.housekeeping = Housekeeping(monitor, lambda: self.notifier)   # retention, daily credential checks
         self.lock = leases.DaemonLock(self.db)
+        self.heartbeat = leases.Heartbeat(self.db, self.worker, lease_seconds=self.config.lease_seconds)
         self._stop = threading.Event()
         self._stopped_by = ""
         self._last_post = float("-inf")
         self._posting_paused: dict[int, datetime] = {}
+        self.report = RunReport()
 
     # ---- control ----------------------------------------------------------------------------
     def stop(self, why: str = "stop requested") -> None:
@@ -168,6 +171,8 @@ class Daemon:
                                          on_delivery=self.metrics.observe_notification if self.metrics else None)
             if self.lock.exclusive:
                 leases.clear_leases(self.db)          # only a dead daemon can have left them
+            if self.db.is_postgres:                   # where other workers could take our sources over
+                self.heartbeat.start()
             parked = leases.unpark(self.db, self.source_names())
             if parked:
                 log.info("trying parked source(s) once with this start's credentials: %s", ", ".join(parked))
@@ -178,11 +183,12 @@ class Daemon:
                     raise SettingsError("[daemon] metrics_port", f"cannot listen on {self.config.metrics_host}:"
                                         f"{self.config.metrics_port} ({exc.strerror or exc})") from None
         except BaseException:
+            self.heartbeat.stop()
             self.lock.release()
             raise
 
     def run(self, *, once: bool = False, max_seconds: Optional[float] = None) -> RunReport:
-        report = RunReport()
+        report = self.report = RunReport()   # filled in as passes end (others may watch it)
         deadline = time.monotonic() + max_seconds if max_seconds is not None else None
         self.start()
         trouble = 0
@@ -207,6 +213,7 @@ class Daemon:
                     if result is not None:
                         report.polls += len(result.polls)
                         report.new_posts += sum(r.new for r in result.polls)
+                        report.assessed += result.assessed
                         report.poll_errors += sum(1 for r in result.polls if r.error)
                         report.sent += len(result.sent)
                         report.alerts += len(result.alerted)
@@ -236,6 +243,7 @@ class Daemon:
 
     def shutdown(self) -> None:
         try:
+            self.heartbeat.stop()
             self._give_back_leases()
         finally:
             if self.metrics is not None:
@@ -296,6 +304,14 @@ class Daemon:
     def _rounds(self, report: PassReport, deadline: Optional[float]) -> None:
         """Round-robin, one page per source per round, until every poll of this pass is done."""
         active: list[SourcePoll] = []
+        try:
+            self._advance(active, report, deadline)
+        except BaseException:
+            for poll in active:   # a failed pass leaves no connector in the middle of a listing
+                poll.close()
+            raise
+
+    def _advance(self, active: list[SourcePoll], report: PassReport, deadline: Optional[float]) -> None:
         polled: set[str] = set()
         last_admit = last_renewal = last_metrics = time.monotonic()
         self._admit(active, polled, report)
@@ -304,11 +320,12 @@ class Daemon:
             for poll in list(active):
                 if self._out_of_time(deadline):
                     break
+                self.heartbeat.progress()
                 try:
                     with log_context(source=poll.name):
                         more = poll.step()
                 except LeaseLost as exc:
-                    log.warning("%s; dropping it", exc)
+                    log.warning("%s; dropping this poll (the pages stored so far are kept)", exc)
                     poll.close()
                     active.remove(poll)
                     continue
@@ -329,7 +346,8 @@ class Daemon:
                 held = leases.renew(self.db, self.worker, [p.name for p in active],
                                     lease_seconds=self.config.lease_seconds)
                 for poll in [p for p in active if p.name not in held]:
-                    log.warning("lost the lease of %s; dropping it", poll.name)
+                    log.warning("%s: the lease of %s expired and passed to another worker; dropping this poll "
+                                "(the pages stored so far are kept)", poll.name, self.worker)
                     poll.close()
                     active.remove(poll)
             if stored:                # new posts reach the queue, and critical ones a person, at once
@@ -403,12 +421,11 @@ class Daemon:
             report.problems.append(f"{what}: {type(exc).__name__}: {exc}")
 
     def _process(self, report: PassReport) -> None:
-        def step() -> None:
-            with leases.exclusive_step(self.db, "process") as mine:
-                if mine:  # another worker analysing right now will take these posts too
-                    done = self.monitor.process()
-                    report.assessed += done.assessed
-                    report.flagged += done.flagged
+        def step() -> None:   # workers share the work: each batch is claimed by one of them
+            self.heartbeat.progress()
+            done = self.monitor.process(on_batch=self.heartbeat.progress)
+            report.assessed += done.assessed
+            report.flagged += done.flagged
         self._guard("analysis and drafting", report, step)
 
     def _notify(self, report: PassReport, *, reminders: bool = True) -> None:
@@ -429,6 +446,7 @@ class Daemon:
             for _ in range(POST_ROUNDS):
                 if self.stopping:
                     return
+                self.heartbeat.progress()
                 now = utcnow()
                 paused = {sid for sid, until in self._posting_paused.items() if until > now}
                 done = outbox.send_approved(self.db, self._connector_for, self.worker, limit=POST_BATCH,

@@ -47,15 +47,19 @@ def loopback_only(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def no_long_sleep(monkeypatch):
-    """Client libraries must not sleep on rate limits or retries (the daemon moves on instead)."""
+    """Client libraries must not sleep on rate limits or retries (the daemon moves on instead).
+    Yields the seconds slept so far (a list of each sleep), for tests that count them."""
     real_sleep = time.sleep
+    slept: list[float] = []
 
     def sleep(seconds):
         if seconds > 0.5:
             raise AssertionError(f"a client library tried to sleep {seconds:.1f} s")
+        slept.append(seconds)
         real_sleep(seconds)
 
     monkeypatch.setattr(time, "sleep", sleep)
+    yield slept
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorErr
 from monitor.analysis.base import Analysis, Flag, PostView
 from monitor.drafting.base import DraftSuggestion, Finding, SafetyContext
 
+WAIT_LIMIT = 120.0       # generous upper bound for awaited work; a test never counts work in a window
+
 
 def item(n: int, text: str = "", *, prefix: str = "p", created_at: Optional[datetime] = None) -> CollectedItem:
     return CollectedItem(external_id=f"{prefix}{n}", kind="comment", text=text or f"post number {n}",
@@ -38,6 +40,7 @@ class Platform(Connector):
         self.page_delay = 0.0
         self.on_page: Optional[Callable[[int], None]] = None   # called before page k is handed out
         self.collect_calls = 0
+        self.polled_by: dict[str, int] = {}    # polls per thread name (`run_until` names them by worker)
         self.reply_attempts = 0
         self.pages_served = 0
         self.active = 0
@@ -55,6 +58,8 @@ class Platform(Connector):
     def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
         with self._lock:
             self.collect_calls += 1
+            who = threading.current_thread().name
+            self.polled_by[who] = self.polled_by.get(who, 0) + 1
             self.active += 1
             self.max_active = max(self.max_active, self.active)
         try:
@@ -125,3 +130,23 @@ class NoFindings:
 
 
 BACKENDS = {"analyser": WordAnalyser(), "drafter": FixedDrafter(), "safety": NoFindings()}
+
+
+def run_until(daemons: Sequence[Any], condition: Callable[[], bool], *, limit: float = WAIT_LIMIT) -> list[Any]:
+    """Run the daemons (threads) until `condition()` holds, then stop them gracefully; returns
+    their reports. Waits for the work itself, however slow the machine: `limit` only bounds a
+    test that would otherwise hang, and running into it fails the test."""
+    reports: dict[int, Any] = {}
+    runs = [threading.Thread(target=lambda i, d: reports.__setitem__(i, d.run(max_seconds=limit)), args=(i, d),
+                             name=d.worker) for i, d in enumerate(daemons)]
+    [t.start() for t in runs]
+    deadline = time.monotonic() + limit
+    try:
+        while not condition():
+            assert time.monotonic() < deadline, "the daemons did not do the expected work in time"
+            time.sleep(0.01)
+    finally:
+        for daemon in daemons:
+            daemon.stop("the test saw the work done")
+        [t.join(limit) for t in runs]
+    return [reports[i] for i in range(len(daemons))]

@@ -119,9 +119,9 @@ def test_huge_input_is_capped_and_reported(checker):
     import time
 
     text = ("Dziękujemy za wiadomość, sprawdzimy to. " * 20_000) + " 600 123 456"
-    started = time.perf_counter()
+    started = time.process_time()   # CPU time of this process: a busy machine does not inflate it
     found = checker.check(text, SafetyContext(post_text="x" * 1_000_000, post_language="pl", platform="facebook"))
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 10
     assert "length" in {f.code for f in found}
 
 
