@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, insert, text  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from models.tables import answer_figures  # noqa: E402
 from models import Assessment, AuditEvent, Decision, Draft, OutboxReply, Post, Source, User, utcnow  # noqa: E402
 from monitor import reports, stats  # noqa: E402
 from monitor.db import Database  # noqa: E402
@@ -88,7 +89,7 @@ def seed(db: Database, posts: int, seed_value: int = 7) -> None:
                 thread_id=thread, extra={}, created_at=created, collected_at=created, updated_at=created,
                 content_hash=f"h{post_id}", analysed_hash=f"h{post_id}", status=status, flagged=flagged,
                 flag_codes=" " + " ".join(codes) + " " if codes else "", severity=severity, due_at=due,
-                answered_at=answered, likes=0, shares=0, replies=0))
+                answered_at=answered, **answer_figures(created, due, answered), likes=0, shares=0, replies=0))
             ids["assessment"] += 1
             rows["assessment"].append(dict(
                 id=ids["assessment"], post_id=post_id, created_at=created, model_version="bench", language=language,

@@ -97,7 +97,7 @@ def dashboard(session: Session, now: datetime, timezone: str, days: int = 14) ->
     minutes = stats.answer_minutes()
     for platform, index, bucket, n in session.exec(
             select(Post.platform, day, minutes, func.count())
-            .where(in_window, col(Post.answered_at).is_not(None)).group_by(Post.platform, day, minutes)):
+            .where(in_window, col(Post.answer_minutes).is_not(None)).group_by(Post.platform, day, minutes)):
         histograms[(platform, int(index))].append((float(bucket), int(n)))
 
     late = and_(in_window, col(Post.due_at).is_not(None), stats.breach_condition(now))
@@ -140,7 +140,7 @@ class AuditFilter:
     since: Optional[datetime] = None    # inclusive, aware
     until: Optional[datetime] = None    # exclusive, aware
     limit: int = 100
-    offset: int = 0
+    before: Optional[int] = None        # keyset paging: only events older than this id
 
 
 def audit_log(session: Session, filters: AuditFilter) -> list[dict[str, Any]]:
@@ -159,7 +159,9 @@ def audit_log(session: Session, filters: AuditFilter) -> list[dict[str, Any]]:
         query = query.where(col(AuditEvent.at) >= filters.since)
     if filters.until is not None:
         query = query.where(col(AuditEvent.at) < filters.until)
-    query = query.order_by(col(AuditEvent.id).desc()).offset(max(0, filters.offset)).limit(max(1, filters.limit))
+    if filters.before is not None:
+        query = query.where(col(AuditEvent.id) < filters.before)
+    query = query.order_by(col(AuditEvent.id).desc()).limit(max(1, min(filters.limit, 1000)))
     return [_plain(event.model_dump()) for event in session.exec(query)]
 
 
@@ -177,28 +179,42 @@ DECISION_COLUMNS = ("decision_id", "decided_at", "post_id", "platform", "externa
 
 def decision_rows(session: Session, since: Optional[datetime] = None,
                   until: Optional[datetime] = None) -> Iterator[dict[str, Any]]:
-    """Every decision with its post and what was posted, oldest first."""
-    query = select(Decision, Post).where(Decision.post_id == Post.id)
-    if since is not None:
-        query = query.where(col(Decision.created_at) >= since)
-    if until is not None:
-        query = query.where(col(Decision.created_at) < until)
-    outbox = {row.decision_id: row for row in session.exec(select(OutboxReply))}
-    for decision, post in session.exec(query.order_by(col(Decision.id))):
-        reply = outbox.get(decision.id)
-        created = as_utc(post.created_at)
-        yield {
-            "decision_id": decision.id, "decided_at": as_utc(decision.created_at).isoformat(), "post_id": post.id,
-            "platform": post.platform, "external_id": post.external_id, "post_url": post.url or "",
-            "author": post.author_handle, "language": post.language or "", "post_created_at": created.isoformat(),
-            "action": decision.action, "actor": decision.actor, "final_text": decision.final_text or "",
-            "reason": decision.reason or "", "escalate_to": decision.escalate_to or "",
-            "findings": " ".join(str(f.get("code", "")) for f in decision.findings or []),
-            "override_reason": decision.override_reason or "",
-            "answer_minutes": round((as_utc(decision.created_at) - created).total_seconds() / 60, 1),
-            "outbox_state": reply.state if reply else "", "sent_at": as_utc(reply.sent_at).isoformat() if reply and reply.sent_at else "",
-            "external_reply_id": (reply.external_reply_id or "") if reply else "",
-        }
+    """Every decision with its post and what was posted, oldest first; read in pages of
+    `EXPORT_PAGE` decisions (keyset on the id), so an export of years holds one page at a time."""
+    last = 0
+    while True:
+        query = (select(Decision, Post, OutboxReply).join(Post, col(Post.id) == Decision.post_id)
+                 .outerjoin(OutboxReply, col(OutboxReply.decision_id) == Decision.id)
+                 .where(col(Decision.id) > last).order_by(col(Decision.id)).limit(EXPORT_PAGE))
+        if since is not None:
+            query = query.where(col(Decision.created_at) >= since)
+        if until is not None:
+            query = query.where(col(Decision.created_at) < until)
+        rows = session.exec(query).all()
+        if not rows:
+            return
+        last = rows[-1][0].id
+        yield from (_decision_row(decision, post, reply) for decision, post, reply in rows)
+        session.expunge_all()
+
+
+EXPORT_PAGE = 2000
+
+
+def _decision_row(decision: Decision, post: Post, reply: Optional[OutboxReply]) -> dict[str, Any]:
+    created = as_utc(post.created_at)
+    return {
+        "decision_id": decision.id, "decided_at": as_utc(decision.created_at).isoformat(), "post_id": post.id,
+        "platform": post.platform, "external_id": post.external_id, "post_url": post.url or "",
+        "author": post.author_handle, "language": post.language or "", "post_created_at": created.isoformat(),
+        "action": decision.action, "actor": decision.actor, "final_text": decision.final_text or "",
+        "reason": decision.reason or "", "escalate_to": decision.escalate_to or "",
+        "findings": " ".join(str(f.get("code", "")) for f in decision.findings or []),
+        "override_reason": decision.override_reason or "",
+        "answer_minutes": round((as_utc(decision.created_at) - created).total_seconds() / 60, 1),
+        "outbox_state": reply.state if reply else "", "sent_at": as_utc(reply.sent_at).isoformat() if reply and reply.sent_at else "",
+        "external_reply_id": (reply.external_reply_id or "") if reply else "",
+    }
 
 
 def _cell(value: Any) -> str:

@@ -50,6 +50,13 @@ class AppSettings(Section):
         return value
 
 
+class ApprovalSettings(Section):
+    """[approval]: the four-eyes rule. A text with one of these findings cannot be approved over
+    the finding by the person who wrote it; a second approver confirms."""
+
+    four_eyes: list[str] = ["personal_data", "liability", "legal"]
+
+
 class SourceSettings(Section):
     """One polled account/page/subreddit/location. Platform keys are checked by its connector."""
 
@@ -73,6 +80,7 @@ class Settings(Section):
     alerts: AlertSettings = AlertSettings()
     sla: SlaSettings = SlaSettings()
     web: WebSettings = WebSettings()
+    approval: ApprovalSettings = ApprovalSettings()
     sources: list[SourceSettings] = []
     path: Optional[str] = Field(default=None, exclude=True)  # where these came from (None: defaults)
 

@@ -20,8 +20,10 @@ POST_INDEXES = (
     ("ix_post_rank", [sa.text("severity DESC"), "created_at", "id", "status", "due_at"]),
     ("ix_post_status_due", ["status", "due_at"]),
     ("ix_post_thread", ["platform", "thread_id", "created_at"]),
-    ("ix_post_window", ["created_at", "platform", "status", "flagged", "flag_codes"]),
-    ("ix_post_channel", ["platform", "status", "flagged", "due_at", "created_at", "answered_at"]),
+    ("ix_post_window", ["created_at", "platform", "status", "flagged", "flag_codes", "answer_minutes", "answered_at",
+                        "due_at"]),
+    ("ix_post_channel", ["status", "platform", "flagged", "due_at", "created_at"]),
+    ("ix_post_answer", ["platform", "answer_minutes", "answered_late"]),
 )
 
 
@@ -29,9 +31,12 @@ def upgrade() -> None:
     with op.batch_alter_table('post', schema=None) as batch_op:
         batch_op.add_column(sa.Column('flag_codes', sqlmodel.sql.sqltypes.AutoString(), nullable=False,
                                       server_default=''))
+        batch_op.add_column(sa.Column('answer_minutes', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('answered_late', sa.Boolean(), nullable=True))
     with op.batch_alter_table('draft', schema=None) as batch_op:
         batch_op.add_column(sa.Column('author', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     _backfill_flag_codes()
+    _backfill_answer_minutes()
     for name, columns in POST_INDEXES:
         op.create_index(name, 'post', columns, unique=False)
     op.create_index(op.f('ix_decision_created_at'), 'decision', ['created_at'], unique=False)
@@ -70,6 +75,20 @@ def _backfill_flag_codes() -> None:
             bind.execute(post.update().where(post.c.id == post_id).values(flag_codes=" " + " ".join(codes) + " "))
 
 
+def _backfill_answer_minutes() -> None:
+    bind = op.get_bind()
+    post = sa.table('post', sa.column('id'), sa.column('created_at', sqlmodel.sql.sqltypes.UTCDateTime()),
+                    sa.column('due_at', sqlmodel.sql.sqltypes.UTCDateTime()),
+                    sa.column('answered_at', sqlmodel.sql.sqltypes.UTCDateTime()), sa.column('answer_minutes'),
+                    sa.column('answered_late'))
+    rows = bind.execute(sa.select(post.c.id, post.c.created_at, post.c.due_at, post.c.answered_at)
+                        .where(post.c.answered_at.is_not(None))).fetchall()
+    for post_id, created, due, answered in rows:
+        bind.execute(post.update().where(post.c.id == post_id).values(
+            answer_minutes=round((answered - created).total_seconds() / 60),
+            answered_late=due is not None and answered > due))
+
+
 def downgrade() -> None:
     op.drop_table('loginthrottle')
     op.drop_index(op.f('ix_websession_user_id'), table_name='websession')
@@ -80,4 +99,6 @@ def downgrade() -> None:
     with op.batch_alter_table('draft', schema=None) as batch_op:
         batch_op.drop_column('author')
     with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.drop_column('answered_late')
+        batch_op.drop_column('answer_minutes')
         batch_op.drop_column('flag_codes')
