@@ -34,7 +34,7 @@ from monitor import assignments, reports, users
 from monitor.outbox import NEEDS_A_PERSON
 from monitor.db import DatabaseError, describe
 from monitor.errors import Conflict, Forbidden, MonitorError, NeedsOverride, NotFound, TooLong
-from monitor.queue import QueueFilter
+from monitor.queue import THREAD_PAGE, QueueFilter
 from monitor.web import charts
 from monitor.web.auth import (CSRF_FIELD, LoginThrottle, WebUser, client_address, csrf_token, csrf_valid, session_key,
                               session_user, sign_in, sign_out)
@@ -360,7 +360,8 @@ def create_app(monitor: Any) -> FastAPI:
     # ---- the queue screen ------------------------------------------------------------------------
     def queue_page(request: Request, user: WebUser, view: QueueView, post_id: Optional[int], *,
                    status_code: int = 200, error: Optional[str] = None, reply_text: Optional[str] = None,
-                   override_findings: Optional[list[dict[str, Any]]] = None) -> HTMLResponse:
+                   override_findings: Optional[list[dict[str, Any]]] = None,
+                   thread_after: Optional[int] = None) -> HTMLResponse:
         """One page of the queue and the selected post. Looking never locks a post: a person
         takes it with "Assign to me", and saving an edit holds it (see `propose`)."""
         items = monitor.queue(view.filter())
@@ -369,7 +370,7 @@ def create_app(monitor: Any) -> FastAPI:
         if post_id is None and items:
             free = [i for i in items if not i.claimed_by or i.claimed_by == user.name]
             post_id = (free or items)[0].id
-        detail = monitor.show(post_id) if post_id is not None else None
+        detail = monitor.show(post_id, thread_after=thread_after) if post_id is not None else None
         if detail is not None:
             post = detail.post
             until = datetime.fromisoformat(post["claimed_until"]) if post.get("claimed_until") else None
@@ -394,6 +395,9 @@ def create_app(monitor: Any) -> FastAPI:
             "needing_a_person": sum(monitor.outbox_counts(NEEDS_A_PERSON).values()),
             "needing_a_person_url": OutboxView(NEEDS_A_PERSON).url(),
             "four_eyes": settings.approval.four_eyes,
+            "more_thread": (view.url(detail.post["id"]) + ("&" if "?" in view.url(detail.post["id"]) else "?")
+                            + f"thread_after={detail.thread[-1]['id']}#thread")
+            if detail and len(detail.thread) == THREAD_PAGE else None,
         }
         return page(request, "queue.html", context, status_code=status_code)
 
@@ -401,7 +405,8 @@ def create_app(monitor: Any) -> FastAPI:
     def queue_screen(request: Request, post: Optional[str] = None,
                      user: WebUser = Depends(current_user)) -> HTMLResponse:
         view = QueueView.parse(dict(request.query_params))
-        return queue_page(request, user, view, parse_id(post, "post"))
+        return queue_page(request, user, view, parse_id(post, "post"),
+                          thread_after=parse_id(request.query_params.get("thread_after"), "thread_after"))
 
     def next_url(view: QueueView, post_id: int) -> str:
         """Where to go after deciding `post_id`: the post that followed it in the same list (the
