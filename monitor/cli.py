@@ -401,14 +401,17 @@ def _time(value: Optional[str]) -> str:
 
 
 @app.command()
-def stats(as_json: bool = typer.Option(False, "--json")) -> None:
+def stats(days: int = typer.Option(30, "--days", min=0, max=3660,
+                                   help="Answer times and breaches of the posts of the last N days (0: all time)."),
+          as_json: bool = typer.Option(False, "--json")) -> None:
     """Queue size, oldest waiting post, answer-time percentiles and SLA breaches per channel."""
     with service() as monitor:
-        figures = monitor.stats()
+        figures = monitor.stats(days or None)
         if as_json:
             emit_json(figures)
             return
-        console.print(f"posts {figures['posts']}, open {figures['open']} (flagged {figures['flagged_open']}, "
+        period = f"the last {days} days" if days else "all time"
+        console.print(f"posts of {period} {figures['posts']}, open now {figures['open']} (flagged {figures['flagged_open']}, "
                       f"overdue {figures['overdue_open']}), oldest open {figures['oldest_open_minutes']} min, "
                       f"replies sent {figures['replies_sent']}")
         table = Table(title="Per channel (every channel is treated alike)")
