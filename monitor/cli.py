@@ -154,9 +154,11 @@ def demo(fresh: bool = typer.Option(True, help="Start from an empty demo databas
 # ---- the queue ------------------------------------------------------------------------------------
 def print_queue(items: list[Any], total: Optional[int] = None) -> None:
     if not items:
-        console.print("the queue is empty" if not total else f"no more posts ({total:,} in all)")
+        console.print("the queue is empty" if not total else "no more posts")
         return
-    title = f"Review queue ({len(items)})" if total is None else f"Review queue ({len(items)} of {total:,})"
+    from monitor.queue import COUNT_CAP
+    shown = f"more than {COUNT_CAP:,}" if total is not None and total > COUNT_CAP else f"{total:,}"
+    title = f"Review queue ({len(items)})" if total is None else f"Review queue ({len(items)} of {shown})"
     table = Table(title=title, show_lines=False, expand=True)
     for name, ratio in (("id", None), ("sev", None), ("flag", None), ("platform", None), ("lang", None),
                         ("waiting", None), ("author", 1), ("post", 4), ("why", 3)):

@@ -94,10 +94,11 @@ def dashboard(session: Session, now: datetime, timezone: str, days: int = 14) ->
     oldest = session.exec(select(Post.id).where(Post.status == "open").order_by(created, col(Post.id)).limit(1)).first()
 
     histograms: dict[tuple[str, int], list[tuple[float, int]]] = defaultdict(list)
-    minutes = stats.answer_minutes()
+    answers = stats.windowed(select(Post.platform, day.label("day"), Post.answer_minutes)
+                             .where(in_window, col(Post.answer_minutes).is_not(None)), "window_answers")
     for platform, index, bucket, n in session.exec(
-            select(Post.platform, day, minutes, func.count())
-            .where(in_window, col(Post.answer_minutes).is_not(None)).group_by(Post.platform, day, minutes)):
+            select(answers.c.platform, answers.c.day, answers.c.answer_minutes, func.count())
+            .group_by(answers.c.platform, answers.c.day, answers.c.answer_minutes)):
         histograms[(platform, int(index))].append((float(bucket), int(n)))
 
     late = and_(in_window, col(Post.due_at).is_not(None), stats.breach_condition(now))
@@ -110,9 +111,10 @@ def dashboard(session: Session, now: datetime, timezone: str, days: int = 14) ->
                     .where(late).order_by(lateness.desc(), col(Post.id)).limit(BREACHES_LISTED))]
 
     flagged_by_reason: dict[str, list[int]] = {}
-    for index, codes, n in session.exec(select(day, Post.flag_codes, func.count())
-                                        .where(in_window, col(Post.flagged).is_(True))
-                                        .group_by(day, Post.flag_codes)):
+    flagged = stats.windowed(select(day.label("day"), Post.flag_codes)
+                             .where(in_window, col(Post.flagged).is_(True)), "window_flagged")
+    for index, codes, n in session.exec(select(flagged.c.day, flagged.c.flag_codes, func.count())
+                                        .group_by(flagged.c.day, flagged.c.flag_codes)):
         for code in (codes or "").split() or ["other"]:
             flagged_by_reason.setdefault(code, [0] * len(window))[int(index)] += int(n)
 
