@@ -8,18 +8,21 @@ from models.tables import (
     Assessment,
     Decision,
     Draft,
+    LoginThrottle,
     OutboxReply,
     Post,
     QuarantinedItem,
     Source,
     SourceStream,
     User,
+    WebSession,
     as_utc,
     utcnow,
 )
 from models.enums import DecisionAction, OutboxState, PostKind, PostStatus, QuarantineState, Role
 
 __all__ = [
-    "AuditEvent", "Assessment", "Decision", "Draft", "OutboxReply", "Post", "QuarantinedItem", "Source", "SourceStream", "User",
+    "AuditEvent", "Assessment", "Decision", "Draft", "LoginThrottle", "OutboxReply", "Post", "QuarantinedItem", "Source",
+    "SourceStream", "User", "WebSession",
     "utcnow", "as_utc", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "QuarantineState", "Role",
 ]

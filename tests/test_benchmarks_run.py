@@ -31,3 +31,8 @@ def test_daemon_benchmark_runs(postgres_url):   # the fixture skips (or fails in
 def test_cli_startup_benchmark_runs():
     output = run("-m", "bench.cli_startup", "--runs", "1", "--json")
     assert '"monitor approve ID --text T"' in output and '"median_s"' in output
+
+
+def test_scale_benchmark_runs(tmp_path):
+    output = run("bench/scale.py", "--posts", "300", "--repeat", "2", "--no-web", "--sqlite", str(tmp_path / "scale.db"))
+    assert "queue first page (open) + count" in output and "dashboard" in output and "stats" in output
