@@ -15,9 +15,11 @@ from monitor.fakes import FakePlatforms
 from monitor.fakes.demo import demo_secret_env, demo_sources
 from monitor.settings import SecretStore, Settings
 
-PLATFORMS = ["x", "facebook", "instagram", "reddit", "google_reviews"]
+PLATFORMS = ["x", "facebook", "instagram", "reddit", "google_reviews", "allegro", "vk", "youtube", "trustpilot"]
 KIND = {"x": "mention", "facebook": "comment", "instagram": "comment", "reddit": "comment",
-        "google_reviews": "review"}
+        "google_reviews": "review", "allegro": "review", "vk": "comment", "youtube": "comment", "trustpilot": "review"}
+# Platforms whose short-lived access token is renewed from a refresh token by the connector.
+RENEWING = ["reddit", "google_reviews", "allegro", "youtube", "trustpilot"]
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 

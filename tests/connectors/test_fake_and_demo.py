@@ -72,7 +72,8 @@ def test_demo_sources_pass_the_settings_validation(tmp_path):
     for source in demo_sources("http://127.0.0.1:8765"):
         lines.append("[[sources]]")
         for key, value in source.items():
-            rendered = "[" + ", ".join(f'"{v}"' for v in value) + "]" if isinstance(value, list) else \
+            rendered = str(value) if isinstance(value, int) else \
+                "[" + ", ".join(f'"{v}"' for v in value) + "]" if isinstance(value, list) else \
                 '"' + str(value).replace('"', '\\"') + '"'
             lines.append(f"{key} = {rendered}")
     path = tmp_path / "settings.toml"
