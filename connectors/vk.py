@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
-from typing import Any, Iterator, Mapping, Optional
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import requests
 import vk_api
@@ -90,7 +90,7 @@ class VKConnector(Connector):
         fresh = [post_id for post_id, count in posts.items() if count and known.get(post_id) != count]
         finished: set[str] = set()
         for post_id in walk.listings(fresh, known=list(posts)):
-            fetch = lambda cursor, post_id=post_id: self._comments_page(post_id, cursor)  # noqa: E731
+            fetch = lambda cursor, post_id=post_id: self._comments_page(post_id, cursor, walk.floor.is_behind)  # noqa: E731
             for entries in walk.walk(post_id, fetch):
                 items = [e.item for e in entries if e.item is not None]
                 if items:
@@ -130,7 +130,8 @@ class VKConnector(Connector):
                     "watched for comments (raise max_pages or shorten lookback_days)")
         return posts
 
-    def _comments_page(self, post_id: str, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
+    def _comments_page(self, post_id: str, cursor: Optional[str],
+                       behind: Callable[[datetime], bool]) -> tuple[list[Entry], Optional[str]]:
         if cursor is not None and not cursor.isdigit():
             raise ConnectorError(f"vk comments: unreadable resume offset {cursor[:20]!r}")
         offset = int(cursor or 0)
@@ -146,15 +147,18 @@ class VKConnector(Connector):
             thread = raw.get("thread") if isinstance(raw, dict) and isinstance(raw.get("thread"), dict) else {}
             replies = thread.get("items") if isinstance(thread.get("items"), list) else []
             if optional_int(thread, "count") > len(replies):
-                replies = [r for page in self._thread(post_id, str(raw["id"]), names, "reading a thread") for r in page]
+                replies = [r for page in self._thread(post_id, str(raw["id"]), names, "reading a thread",
+                                                      pages=self.max_pages, behind=behind) for r in page]
             entries.extend(self._entry(reply, post_id, str(raw["id"]), names) for reply in replies)
         total = optional_int(payload, "current_level_count") or optional_int(payload, "count")
         following = offset + len(comments)
         return entries, (str(following) if comments and following < total else None)
 
-    def _thread(self, post_id: str, top: str, names: dict[int, str], action: str) -> Iterator[list[Any]]:
+    def _thread(self, post_id: str, top: str, names: dict[int, str], action: str, *, pages: int = LIST_PAGES,
+                behind: Optional[Callable[[datetime], bool]] = None) -> Iterator[list[Any]]:
+        """A comment's thread, newest first; with `behind`, only down to the last collected reply."""
         offset = 0
-        for _ in range(LIST_PAGES):
+        for _ in range(pages):
             payload = self._call("wall.getComments", {
                 "owner_id": self.owner_id, "post_id": post_id, "comment_id": top, "offset": offset, "count": 100,
                 "sort": "desc", "extended": 1, "preview_length": 0}, action)
@@ -163,6 +167,9 @@ class VKConnector(Connector):
             yield items
             offset += len(items)
             if not items or offset >= optional_int(payload, "count"):
+                return
+            oldest = items[-1].get("date") if isinstance(items[-1], dict) else None
+            if behind is not None and isinstance(oldest, int) and behind(parse_time(oldest, "vk reply")):
                 return
 
     def _entry(self, raw: Any, post_id: str, top: Optional[str], names: dict[int, str]) -> Entry:

@@ -138,7 +138,7 @@ class YouTubeConnector(Connector):
         inline = (raw.get("replies") or {}).get("comments") if isinstance(raw.get("replies"), dict) else None
         replies = inline if isinstance(inline, list) else []
         if total > len(replies):
-            replies = [r for page in self._replies(thread_id, "reading replies") for r in page]
+            replies = [r for page in self._replies(thread_id, "reading replies", self.max_pages) for r in page]
         return [self._entry(top, thread_id, video_id, total)] + [self._entry(r, thread_id, video_id) for r in replies]
 
     def _entry(self, raw: Any, thread_id: str, video_id: str, replies: int = 0) -> Entry:
@@ -162,9 +162,9 @@ class YouTubeConnector(Connector):
             extra={"reply_object": thread_id, "video_id": video_id, "published_at": published.isoformat()})
         return Entry(published, comment_id, item)
 
-    def _replies(self, thread_id: str, action: str) -> Iterator[list[Any]]:
+    def _replies(self, thread_id: str, action: str, pages: int = LIST_PAGES) -> Iterator[list[Any]]:
         cursor: Optional[str] = None
-        for _ in range(LIST_PAGES):
+        for _ in range(pages):
             args: dict[str, Any] = dict(part="snippet", parentId=thread_id, maxResults=100, textFormat="plainText")
             if cursor:
                 args["pageToken"] = cursor

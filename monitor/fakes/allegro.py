@@ -32,7 +32,9 @@ def _rating(item: Item) -> dict[str, Any]:
     return {"id": item.id, "buyer": {"id": item.author_id, "login": item.author},
             "comment": item.text or None, "createdAt": iso_z(item.created), "editedAt": None,
             "lastChangedAt": iso_z(item.created), "recommended": stars >= 3,
-            "rates": {"delivery": stars, "deliveryCost": stars, "description": stars, "service": stars},
+            # Since February 2025 buyers only recommend or not: newer ratings carry no marks.
+            "rates": None if item.extra.get("no_marks") else
+            {"delivery": stars, "deliveryCost": stars, "description": stars, "service": stars},
             "answer": dict(item.owner_reply) if item.owner_reply else None,
             "order": {"offers": [{"id": "10000000001", "title": "Demo product"}]}}
 

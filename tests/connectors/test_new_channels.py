@@ -1,0 +1,218 @@
+"""What is particular to the channels Polish and Russian shops are reviewed on (Allegro, VK,
+YouTube, Trustpilot), beyond the contract every platform's tests check: the exact
+reconciliation rule, rotating refresh tokens, quotas, VK's comment counts and long threads,
+YouTube's replies beyond the five a thread carries, and `monitor init` on their settings."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from connectors._http import scrub
+from connectors.base import ConnectorError, PostRejected, RateLimited
+from monitor.cli import app
+from monitor.fakes.demo import demo_secret_env, demo_sources
+from tests.connectors.conftest import Collector, seed, target_of
+from tests.connectors.test_settings_and_secrets import build, source_for
+
+NEW = ["allegro", "vk", "youtube", "trustpilot"]
+TEXT = "Dziękujemy za opinię, sprawdzamy zamówienie i odezwiemy się jeszcze dziś."
+
+
+def collected(fake, connect, platform, count=2):
+    connector = connect(platform)
+    ids = seed(fake, platform, count)
+    items = {i.external_id: i for i in Collector(connector).run()}
+    return connector, [items[i] for i in ids]
+
+
+# --- reconciliation: ours only with that target, that text, from the shop ----------------------
+
+@pytest.mark.parametrize("platform", NEW)
+def test_a_shop_reply_with_another_text_leaves_the_decision_to_a_person(fake, connect, platform):
+    connector, (first, _) = collected(fake, connect, platform)
+    connector.reply(target_of(first), "Answered by hand by a colleague.")   # e.g. on the platform itself
+
+    with pytest.raises(ConnectorError) as raised:
+        connector.find_reply(target_of(first), TEXT)
+
+    assert "a person must decide" in str(raised.value)
+    assert not isinstance(raised.value, (PostRejected, RateLimited))
+
+
+@pytest.mark.parametrize("platform", ["vk", "youtube"])
+def test_the_same_text_from_a_customer_is_not_the_shops_reply(fake, connect, platform):
+    connector, (first, _) = collected(fake, connect, platform)
+    fake.add_post(platform, TEXT, kind="reply", parent=first.external_id, author="copycat", minutes_ago=0)
+
+    assert connector.find_reply(target_of(first), TEXT) is None
+
+
+def test_vk_find_reply_needs_the_reply_to_answer_that_very_comment(fake, connect):
+    connector = connect("vk")
+    top = fake.add_post("vk", "Где мой заказ?", kind="comment", author="anna", minutes_ago=10)
+    nested = fake.add_post("vk", "У меня тоже!", kind="reply", parent=top, author="boris", minutes_ago=5)
+    items = {i.external_id: i for i in Collector(connector).run()}
+    reply_id = connector.reply(target_of(items[top]), TEXT)       # the same text, to the top comment
+
+    assert connector.find_reply(target_of(items[nested]), TEXT) is None
+    assert connector.find_reply(target_of(items[top]), TEXT) == reply_id
+    assert items[nested].kind == "reply" and items[nested].parent_id == top
+
+
+def test_youtube_replies_before_the_target_do_not_count(fake, connect):
+    connector = connect("youtube")
+    top = fake.add_post("youtube", "Is it waterproof?", kind="comment", author="ola", minutes_ago=30)
+    items = {i.external_id: i for i in Collector(connector).run()}
+    connector.reply(target_of(items[top]), TEXT)
+    later = fake.add_post("youtube", "And is it in stock?", kind="reply", parent=top, author="ewa", minutes_ago=-1)
+    items.update({i.external_id: i for i in Collector(connector).run()})
+
+    assert connector.find_reply(target_of(items[later]), TEXT) is None   # the channel answered before it
+
+
+def test_trustpilot_never_overwrites_a_colleagues_reply(fake, connect):
+    connector, (first, _) = collected(fake, connect, "trustpilot")
+    fake.state.items[first.external_id].owner_reply = {"text": "We are sorry, Anna from support here.",
+                                                       "authorBusinessUserId": "6a0000000000000000000fff"}
+
+    with pytest.raises(PostRejected):
+        connector.reply(target_of(first), TEXT)
+    with pytest.raises(ConnectorError, match="another business user"):
+        connector.find_reply(target_of(first), TEXT)
+    assert fake.replies("trustpilot") == []
+
+
+def test_allegro_answer_is_written_once(fake, connect):
+    connector, (first, _) = collected(fake, connect, "allegro")
+    connector.reply(target_of(first), TEXT)
+    with pytest.raises(PostRejected):
+        connector.reply(target_of(first), TEXT)
+    assert len(fake.replies("allegro")) == 1
+
+
+# --- tokens and quotas -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("platform", ["allegro", "trustpilot"])
+def test_a_rotated_refresh_token_is_used_for_the_next_renewal_and_kept_secret(fake, connect, platform):
+    connector, _ = collected(fake, connect, platform)
+    first_rotated = connector.api.refresh_token
+    assert first_rotated.startswith(f"fake-{platform}-refresh-")
+    fake.fail_next(platform, "auth_expired", on="read")    # the access token expired
+
+    assert Collector(connector).run() is not None
+    assert fake.state.refresh_tokens_used[-1] == first_rotated
+    assert scrub(f"refresh with {first_rotated}") == "refresh with ***"
+
+
+def test_allegro_rating_without_marks_counts_by_recommendation(fake, connect):
+    """Since February 2025 buyers only recommend or not; older ratings also carry 1-5 marks."""
+    good = fake.add_post("allegro", "Polecam", rating=5, minutes_ago=3)
+    bad = fake.add_post("allegro", "Nie polecam", rating=2, minutes_ago=2)
+    for rating_id in (good, bad):
+        fake.state.items[rating_id].extra["no_marks"] = True
+    items = {i.external_id: i for i in Collector(connect("allegro")).run()}
+    assert (items[good].rating, items[bad].rating) == (5, 1)
+    assert items[bad].extra["recommended"] is False
+
+
+def test_youtube_spent_daily_quota_waits_until_midnight_pacific(fake, connect):
+    seed(fake, "youtube", 2)
+    fake.fail_next("youtube", "api_ratelimit")
+    with pytest.raises(RateLimited) as raised:
+        Collector(connect("youtube")).run()
+    pacific = ZoneInfo("America/Los_Angeles")
+    midnight = datetime.combine(datetime.now(pacific).date() + timedelta(days=1), time(0), pacific)
+    assert abs((raised.value.until - midnight).total_seconds()) < 5
+
+
+def test_youtube_client_is_built_offline_from_the_shipped_discovery_document(fake, connect):
+    connector = connect("youtube")       # the loopback guard fails any other connection or lookup
+    assert fake.requests("youtube") == []
+    assert connector.api._baseUrl.rstrip("/") == fake.base_url
+
+
+def test_vk_daily_method_limit_is_an_hour_away(fake, connect):
+    seed(fake, "vk", 2)
+    fake.fail_next("vk", "api_ratelimit")
+    with pytest.raises(RateLimited) as raised:
+        Collector(connect("vk")).run()
+    assert 3500 < (raised.value.until - datetime.now(UTC)).total_seconds() <= 3600
+
+
+# --- what VK and YouTube read ------------------------------------------------------------------
+
+def test_vk_reads_only_posts_whose_comment_count_changed(fake, connect):
+    seed(fake, "vk", 3)
+    collector = Collector(connect("vk"))
+    collector.run()
+    before = len(fake.requests("vk"))
+
+    assert collector.run() == []
+    calls = [r.path for r in fake.requests("vk")[before:]]
+    assert calls == ["/method/wall.get"]                # nothing new: no comments read
+
+    later = seed(fake, "vk", 1, start=1, tag="later")
+    assert [i.external_id for i in collector.run()] == later
+
+
+def test_vk_threads_longer_than_what_comes_inline_are_read_whole(fake, connect):
+    top = fake.add_post("vk", "Когда будет распродажа?", kind="comment", author="anna", minutes_ago=60)
+    replies = [fake.add_post("vk", f"+{n}", kind="reply", parent=top, author=f"user{n}", minutes_ago=50 - n)
+               for n in range(13)]
+    items = {i.external_id: i for i in Collector(connect("vk")).run()}
+    assert set(replies) <= set(items) and all(items[r].kind == "reply" for r in replies)
+
+
+def test_vk_replies_are_posted_as_the_community(fake, connect):
+    connector, (first, _) = collected(fake, connect, "vk")
+    reply_id = connector.reply(target_of(first), TEXT)
+    posted = fake.state.items[reply_id]
+    assert posted.by_brand and posted.author_id == f"-{fake.brand.vk_group_id}"
+
+
+def test_youtube_threads_with_more_than_five_replies_are_read_whole(fake, connect):
+    top = fake.add_post("youtube", "Which size should I take?", kind="comment", author="ola", minutes_ago=60)
+    replies = [fake.add_post("youtube", f"reply {n}", kind="reply", parent=top, author=f"user{n}",
+                             minutes_ago=50 - n) for n in range(7)]
+    items = {i.external_id: i for i in Collector(connect("youtube")).run()}
+    assert set(replies) <= set(items)
+    assert all(items[r].extra["reply_object"] == top for r in replies)
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("platform, key, value, words", [
+    ("vk", "group_id", "club123", "numeric id"),
+    ("youtube", "channel_id", "@DemoShop", "'UC' and 22 more"),
+    ("trustpilot", "business_user_id", "me", "24-character id"),
+    ("allegro", "redirect_uri", "not a url", "redirect URL"),
+    ("allegro", "page_size", 500, "between 1 and 100"),
+])
+def test_bad_values_of_the_new_channels_are_explained(platform, key, value, words):
+    source, options = source_for(platform)
+    options[key] = value
+    with pytest.raises(Exception) as raised:
+        build(platform, options)
+    assert raised.value.key == f"[[sources]] {source['name']} {key}" and words in raised.value.message
+
+
+def test_monitor_init_checks_the_new_channels_settings(tmp_path):
+    database = f"sqlite:///{tmp_path}/m.db"
+    lines = [f'[app]\ndatabase_url = "{database}"']
+    for source in demo_sources("https://example.invalid"):
+        if source["platform"] in NEW:
+            lines.append("[[sources]]\n" + "\n".join(
+                f"{k} = {v}" if isinstance(v, int) else f'{k} = "{v}"'
+                for k, v in source.items() if k not in ("base_url", "token_uri")))
+    path = tmp_path / "settings.toml"
+    path.write_text("\n".join(lines).replace('group_id = "', 'group_id = "club'), encoding="utf-8")
+    result = CliRunner().invoke(app, ["--settings", str(path), "init"], env=demo_secret_env())
+    assert result.exit_code == 2 and "demo-vk group_id" in result.output
+
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = CliRunner().invoke(app, ["--settings", str(path), "init"], env=demo_secret_env())
+    assert result.exit_code == 0, result.output
+    assert "not-a-real-secret" not in result.output
