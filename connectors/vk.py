@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 REAL_BASE = "https://api.vk.ru"
 API_VERSION = "5.199"
-REQUESTS_PER_SECOND = 20          # VK's limit for community tokens (user tokens: 3)
 THREAD_ITEMS = 10
 LIST_PAGES = 5
 TOKEN_CODES = {5}
@@ -48,7 +47,8 @@ class VKConnector(Connector):
     max_reply_length = 4096
 
     def __init__(self, name: str, *, group_id: str, access_token: str, base_url: str, api_version: str,
-                 page_size: int, max_pages: int, lookback_days: int, backfill_days: int, timeout: float):
+                 page_size: int, max_pages: int, lookback_days: int, backfill_days: int, timeout: float,
+                 requests_per_second: int):
         super().__init__(name)
         self.group_id = group_id
         self.owner_id = -int(group_id)
@@ -58,7 +58,7 @@ class VKConnector(Connector):
         self.backfill_days = backfill_days
         self.session, _ = platform_session(REAL_BASE, base_url, timeout)
         self.vk = vk_api.VkApi(token=access_token, api_version=api_version, session=self.session, config=MemoryConfig)
-        self.vk.RPS_DELAY = 1 / REQUESTS_PER_SECOND
+        self.vk.RPS_DELAY = 1 / requests_per_second
         self.vk.error_handlers.pop(TOO_MANY_RPS_CODE, None)  # it would sleep and retry by itself
 
     @classmethod
@@ -73,6 +73,8 @@ class VKConnector(Connector):
             lookback_days=opts.integer("lookback_days", 14, 1, 90),
             backfill_days=opts.integer("backfill_days", 7, 1, 90),
             timeout=opts.number("timeout_seconds", 20, 1, 300),
+            # VK allows a user token 3 requests a second, a community token 20.
+            requests_per_second=opts.integer("requests_per_second", 3, 1, 20),
         )
         opts.finish()
         token = secrets.require(name, "access_token")

@@ -71,7 +71,8 @@ def demo_sources(base_url: str, brand: Brand = Brand()) -> list[dict[str, Any]]:
         # Allegro's list has no total: a short page is the last, so ask for no more than the fake pages by.
         {"name": "demo-allegro", "platform": "allegro", "base_url": base_url,
          "token_uri": f"{base_url}/auth/oauth/token", "page_size": 2},
-        {"name": "demo-vk", "platform": "vk", "group_id": brand.vk_group_id, "base_url": base_url},
+        {"name": "demo-vk", "platform": "vk", "group_id": brand.vk_group_id, "base_url": base_url,
+         "requests_per_second": 20},
         {"name": "demo-youtube", "platform": "youtube", "channel_id": brand.youtube_channel_id, "base_url": base_url,
          "token_uri": f"{base_url}/youtube/oauth2/token"},
         {"name": "demo-trustpilot", "platform": "trustpilot", "business_unit_id": brand.trustpilot_business_unit_id,
