@@ -143,7 +143,7 @@ class VKConnector(Connector):
             "preview_length": 0}, "reading comments")
         comments = need(payload, "items", list, f"vk comments on {post_id}")
         names = _names(payload)
-        entries = []
+        entries: list[Optional[Entry]] = []
         for raw in comments:
             entries.append(self._entry(raw, post_id, None, names))
             thread = raw.get("thread") if isinstance(raw, dict) and isinstance(raw.get("thread"), dict) else {}
@@ -154,7 +154,7 @@ class VKConnector(Connector):
             entries.extend(self._entry(reply, post_id, str(raw["id"]), names) for reply in replies)
         total = optional_int(payload, "current_level_count") or optional_int(payload, "count")
         following = offset + len(comments)
-        return entries, (str(following) if comments and following < total else None)
+        return [e for e in entries if e is not None], (str(following) if comments and following < total else None)
 
     def _thread(self, post_id: str, top: str, names: dict[int, str], action: str, *, pages: int = LIST_PAGES,
                 behind: Optional[Callable[[datetime], bool]] = None) -> Iterator[list[Any]]:
@@ -174,9 +174,11 @@ class VKConnector(Connector):
             if behind is not None and isinstance(oldest, int) and behind(parse_time(oldest, "vk reply")):
                 return
 
-    def _entry(self, raw: Any, post_id: str, top: Optional[str], names: dict[int, str]) -> Entry:
+    def _entry(self, raw: Any, post_id: str, top: Optional[str], names: dict[int, str]) -> Optional[Entry]:
         where = f"vk comment on {post_id}"
         comment_id = need(raw, "id", str, where)
+        if raw.get("deleted") and not isinstance(raw.get("date"), int):
+            return None  # a deleted comment may come without its time: nothing to collect or to walk by
         created = parse_time(need(raw, "date", int, f"{where} ({comment_id})"), where)
         author = raw.get("from_id")
         if raw.get("deleted") or author == self.owner_id:

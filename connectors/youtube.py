@@ -70,6 +70,8 @@ class YouTubeConnector(Connector):
                  max_pages: int, backfill_days: int, timeout: float, client_id: str, client_secret: str,
                  refresh_token: str):
         super().__init__(name)
+        self._known_counts: dict[str, int] = {}
+        self._seen_counts: dict[str, int] = {}
         self.channel_id = channel_id
         self.page_size = page_size
         self.max_pages = max_pages
@@ -108,12 +110,18 @@ class YouTubeConnector(Connector):
         marks = load_bookmark(bookmark, self.name)
         walk = StreamWalk(marks.get("comments"), floor_time=backfill_floor(self.backfill_days),
                           max_pages=self.max_pages, where="youtube comments")
+        # Reply counts of the threads read last time: a thread with more replies than come inline
+        # is listed whole (1 quota unit a page) only when its count changed.
+        known = marks.get("reply_counts")
+        self._known_counts = {k: v for k, v in known.items() if isinstance(v, int)} if isinstance(known, dict) else {}
+        self._seen_counts: dict[str, int] = {}
         for listing in walk.listings(["threads"]):  # one listing; its cursor is YouTube's pageToken
             for entries in walk.walk(listing, self._threads_page):
                 items = [e.item for e in entries if e.item is not None]
                 if items:
                     yield Page(items)
         marks["comments"] = walk.value()
+        marks["reply_counts"] = self._seen_counts
         yield Page([], dump_bookmark(marks))
 
     def _threads_page(self, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
@@ -137,8 +145,9 @@ class YouTubeConnector(Connector):
         total = optional_int(snippet, "totalReplyCount")
         inline = (raw.get("replies") or {}).get("comments") if isinstance(raw.get("replies"), dict) else None
         replies = inline if isinstance(inline, list) else []
-        if total > len(replies):
+        if total > len(replies) and self._known_counts.get(thread_id) != total:
             replies = [r for page in self._replies(thread_id, "reading replies", self.max_pages) for r in page]
+        self._seen_counts[thread_id] = total
         return [self._entry(top, thread_id, video_id, total)] + [self._entry(r, thread_id, video_id) for r in replies]
 
     def _entry(self, raw: Any, thread_id: str, video_id: str, replies: int = 0) -> Entry:

@@ -173,13 +173,22 @@ def test_vk_replies_are_posted_as_the_community(fake, connect):
     assert posted.by_brand and posted.author_id == f"-{fake.brand.vk_group_id}"
 
 
-def test_youtube_threads_with_more_than_five_replies_are_read_whole(fake, connect):
+def test_youtube_threads_with_more_than_five_replies_are_read_whole_when_they_grew(fake, connect):
     top = fake.add_post("youtube", "Which size should I take?", kind="comment", author="ola", minutes_ago=60)
     replies = [fake.add_post("youtube", f"reply {n}", kind="reply", parent=top, author=f"user{n}",
                              minutes_ago=50 - n) for n in range(7)]
-    items = {i.external_id: i for i in Collector(connect("youtube")).run()}
+    collector = Collector(connect("youtube"))
+    items = {i.external_id: i for i in collector.run()}
     assert set(replies) <= set(items)
     assert all(items[r].extra["reply_object"] == top for r in replies)
+
+    def listed_replies():
+        return sum(1 for r in fake.requests("youtube") if r.path == "/youtube/v3/comments")
+
+    before = listed_replies()
+    assert collector.run() == [] and listed_replies() == before      # unchanged: no quota spent on it
+    later = fake.add_post("youtube", "reply 8", kind="reply", parent=top, author="late", minutes_ago=1)
+    assert [i.external_id for i in collector.run()] == [later] and listed_replies() > before
 
 
 # --- settings ------------------------------------------------------------------------------------
