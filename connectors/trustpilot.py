@@ -85,8 +85,12 @@ class TrustpilotConnector(Connector):
             "GET", f"/v1/private/business-units/{self.business_unit_id}/reviews", action="reading reviews",
             params={"page": page, "perPage": self.page_size, "orderBy": "createdat.desc"})
         reviews = need(payload, "reviews", list, "trustpilot reviews")
-        links = payload.get("links") if isinstance(payload.get("links"), list) else []
-        more = any(isinstance(link, dict) and link.get("rel") == "next-page" for link in links)
+        # The consumer's e-mail and order id in the private answer are not kept (personal data).
+        links = payload.get("links")
+        if isinstance(links, list):
+            more = any(isinstance(link, dict) and link.get("rel") == "next-page" for link in links)
+        else:  # no links given: a full page may have more behind it (past the end, a page is empty)
+            more = len(reviews) >= self.page_size
         return [self._entry(raw) for raw in reviews], (str(page + 1) if more and reviews else None)
 
     def _entry(self, raw: Any) -> Entry:
