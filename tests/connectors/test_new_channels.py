@@ -4,7 +4,11 @@ reconciliation rule, rotating refresh tokens, quotas, VK's comment counts and lo
 YouTube's replies beyond the five a thread carries, and `monitor init` on their settings."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -225,3 +229,13 @@ def test_monitor_init_checks_the_new_channels_settings(tmp_path):
     result = CliRunner().invoke(app, ["--settings", str(path), "init"], env=demo_secret_env())
     assert result.exit_code == 0, result.output
     assert "not-a-real-secret" not in result.output
+
+
+def test_request_benchmark_runs():
+    """bench/channel_requests.py backs the README's quota figures; it must keep running (its
+    figures are printed, not asserted here)."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "bench.channel_requests", "--backlog", "12", "--json"], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert set(NEW) <= set(json.loads(done.stdout))
