@@ -260,7 +260,7 @@ class YouTubeConnector(Connector):
         if status == 401:
             return AuthExpired(f"YouTube refused the credentials while {action} ({detail}); the token expired or "
                                "was revoked: authorise the app again")
-        if status == 403 and reason in ("insufficientPermissions", "forbidden", "authError") and not posting:
+        if status == 403 and (reason in ("insufficientPermissions", "authError") or reason == "forbidden" and not posting):
             return AuthExpired(f"YouTube denied access while {action} ({detail}); the account needs the "
                                "youtube.force-ssl scope and the channel")
         if posting and status in (400, 403, 404):
