@@ -4,12 +4,17 @@ Trustpilot), on plain `requests`, and the HTTP-status-to-error mapping they shar
 The access token is renewed when missing or refused (once per request: a 401 means the request
 was not carried out, so sending it again after renewing is safe, also for a reply). Both platforms
 may hand out a new refresh token at every renewal; it replaces the old one for the life of the
-process (the one in the secrets store is the start, and needs renewing by a person only when it
-has expired or been revoked).
+process, and, with a `token_file`, beyond it (`RefreshTokenFile`). The one in the secrets store is
+the start, and needs renewing by a person only when it has expired or been revoked.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import requests
@@ -19,18 +24,58 @@ from connectors._paging import now_utc
 from connectors.base import AuthExpired, ConnectorError, MalformedPayload, PostRejected, RateLimited
 
 DEFAULT_WAIT = timedelta(minutes=1)
+log = logging.getLogger(__name__)
+
+
+class RefreshTokenFile:
+    """Keeps the newest refresh token across restarts: a JSON file (mode 0600, replaced
+    atomically) with the token and a fingerprint of the configured one. When the configured token
+    changes (a person authorised the app again), it wins over the file."""
+
+    def __init__(self, path: Path, configured: str):
+        self.path = path
+        self.configured = configured
+        self.fingerprint = hashlib.sha256(configured.encode()).hexdigest()[:16]
+
+    def current(self) -> str:
+        try:
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return self.configured
+        except (OSError, ValueError) as exc:
+            log.warning("token file %s is not readable (%s); using the configured refresh token", self.path,
+                        type(exc).__name__)
+            return self.configured
+        token = stored.get("refresh_token") if isinstance(stored, dict) else None
+        if isinstance(token, str) and token and stored.get("configured") == self.fingerprint:
+            return token
+        return self.configured
+
+    def save(self, token: str) -> None:
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump({"configured": self.fingerprint, "refresh_token": token}, handle)
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            log.warning("could not keep the renewed refresh token in %s (%s); after a restart the configured "
+                        "one is used again", self.path, type(exc).__name__)
 
 
 class OAuthClient:
     def __init__(self, platform: str, *, base_url: str, token_uri: str, client_id: str, client_secret: str,
                  refresh_token: str, timeout: float, headers: Optional[Mapping[str, str]] = None,
-                 token_params: Optional[Mapping[str, str]] = None):
+                 token_params: Optional[Mapping[str, str]] = None, token_file: Optional[Path] = None):
         self.platform = platform
         self.base_url = base_url
         self.token_uri = token_uri
         self.timeout = timeout
         self._client = (client_id, client_secret)
-        self.refresh_token = refresh_token
+        self._store = RefreshTokenFile(token_file, refresh_token) if token_file else None
+        self.refresh_token = self._store.current() if self._store else refresh_token
+        protect(self.refresh_token)
         self._token_params = dict(token_params or {})
         self.access_token: Optional[str] = None
         self.session, self.adapter = platform_session(base_url, base_url, timeout)
@@ -60,8 +105,11 @@ class OAuthClient:
         self.access_token = body["access_token"]
         protect(self.access_token)
         if isinstance(body.get("refresh_token"), str) and body["refresh_token"]:
-            self.refresh_token = body["refresh_token"]  # rotated: the old one may no longer work
-            protect(self.refresh_token)
+            if body["refresh_token"] != self.refresh_token:
+                self.refresh_token = body["refresh_token"]  # rotated: the old one may no longer work
+                protect(self.refresh_token)
+                if self._store:
+                    self._store.save(self.refresh_token)
 
     def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """The response of an authorised request; the token is renewed once if refused.

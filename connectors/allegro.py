@@ -9,6 +9,7 @@ answer only with the approved text.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
 from connectors._oauth import OAuthClient
@@ -32,7 +33,7 @@ class AllegroConnector(Connector):
 
     def __init__(self, name: str, *, base_url: str, token_uri: str, redirect_uri: Optional[str], page_size: int,
                  max_pages: int, backfill_days: int, timeout: float, client_id: str, client_secret: str,
-                 refresh_token: str):
+                 refresh_token: str, token_file: Optional[Path] = None):
         super().__init__(name)
         self.page_size = page_size
         self.max_pages = max_pages
@@ -40,7 +41,8 @@ class AllegroConnector(Connector):
         self.api = OAuthClient("Allegro", base_url=base_url, token_uri=token_uri, client_id=client_id,
                                client_secret=client_secret, refresh_token=refresh_token, timeout=timeout,
                                headers={"Accept": MEDIA_TYPE, "Accept-Language": "pl-PL"},
-                               token_params={"redirect_uri": redirect_uri} if redirect_uri else None)
+                               token_params={"redirect_uri": redirect_uri} if redirect_uri else None,
+                               token_file=token_file)
 
     @classmethod
     def from_settings(cls, name: str, options: Mapping[str, Any], secrets: Secrets) -> "AllegroConnector":
@@ -56,6 +58,7 @@ class AllegroConnector(Connector):
             max_pages=opts.integer("max_pages", 20, 1, 500),
             backfill_days=opts.integer("backfill_days", 30, 1, 3650),
             timeout=opts.number("timeout_seconds", 20, 1, 300),
+            token_file=opts.writable_file("token_file"),
         )
         opts.finish()
         credentials = {key: secrets.require(name, key) for key in ("client_id", "client_secret", "refresh_token")}

@@ -8,6 +8,7 @@ text from the configured business user.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
 from connectors._http import protect
@@ -31,7 +32,7 @@ class TrustpilotConnector(Connector):
 
     def __init__(self, name: str, *, business_unit_id: str, business_user_id: str, base_url: str, token_uri: str,
                  page_size: int, max_pages: int, backfill_days: int, timeout: float, api_key: str,
-                 api_secret: str, refresh_token: str):
+                 api_secret: str, refresh_token: str, token_file: Optional[Path] = None):
         super().__init__(name)
         self.business_unit_id = business_unit_id
         self.business_user_id = business_user_id
@@ -40,7 +41,7 @@ class TrustpilotConnector(Connector):
         self.backfill_days = backfill_days
         self.api = OAuthClient("Trustpilot", base_url=base_url, token_uri=token_uri, client_id=api_key,
                                client_secret=api_secret, refresh_token=refresh_token, timeout=timeout,
-                               headers={"apikey": api_key, "Accept": "application/json"})
+                               headers={"apikey": api_key, "Accept": "application/json"}, token_file=token_file)
 
     @classmethod
     def from_settings(cls, name: str, options: Mapping[str, Any], secrets: Secrets) -> "TrustpilotConnector":
@@ -57,6 +58,7 @@ class TrustpilotConnector(Connector):
             max_pages=opts.integer("max_pages", 20, 1, 500),
             backfill_days=opts.integer("backfill_days", 30, 1, 3650),
             timeout=opts.number("timeout_seconds", 20, 1, 300),
+            token_file=opts.writable_file("token_file"),
         )
         opts.finish()
         credentials = {key: secrets.require(name, key) for key in ("api_key", "api_secret", "refresh_token")}

@@ -5,6 +5,7 @@ YouTube's replies beyond the five a thread carries, and `monitor init` on their 
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from datetime import UTC, datetime, time, timedelta
@@ -109,6 +110,37 @@ def test_a_rotated_refresh_token_is_used_for_the_next_renewal_and_kept_secret(fa
     assert Collector(connector).run() is not None
     assert fake.state.refresh_tokens_used[-1] == first_rotated
     assert scrub(f"refresh with {first_rotated}") == "refresh with ***"
+
+
+@pytest.mark.parametrize("platform", ["allegro", "trustpilot"])
+def test_a_token_file_keeps_the_rotated_refresh_token_across_restarts(fake, connect, platform, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    token_file = tmp_path / f"{platform}.token"
+    first = connect(platform, token_file=str(token_file))
+    seed(fake, platform, 2)
+    Collector(first).run()
+    rotated = first.api.refresh_token
+    assert token_file.stat().st_mode & 0o777 == 0o600 and rotated in token_file.read_text()
+
+    restarted = connect(platform, token_file=str(token_file))      # the same configured secret
+    Collector(restarted).run()
+    assert fake.state.refresh_tokens_used[-1] == rotated
+
+    source, options = source_for(platform, fake.base_url)           # a person authorised the app again
+    environ = demo_secret_env([source])
+    environ[next(k for k in environ if k.endswith("REFRESH_TOKEN"))] = "a-new-refresh-token-from-a-person"
+    reauthorised = build(platform, {**options, "token_file": str(token_file)}, environ)
+    Collector(reauthorised).run()
+    reauthorised.close()
+    assert fake.state.refresh_tokens_used[-1] == "a-new-refresh-token-from-a-person"
+    assert rotated not in caplog.text
+
+
+def test_a_token_file_in_a_missing_folder_is_a_settings_error(tmp_path):
+    source, options = source_for("allegro")
+    with pytest.raises(Exception) as raised:
+        build("allegro", {**options, "token_file": str(tmp_path / "nowhere" / "allegro.token")})
+    assert raised.value.key == f"[[sources]] {source['name']} token_file" and "does not exist" in raised.value.message
 
 
 def test_allegro_rating_without_marks_counts_by_recommendation(fake, connect):
