@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -52,7 +53,7 @@ class RefreshTokenFile:
         return self.configured
 
     def save(self, token: str) -> None:
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

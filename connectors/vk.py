@@ -119,10 +119,8 @@ class VKConnector(Connector):
             for raw in items:
                 post_id = need(raw, "id", str, "vk wall post")
                 posted = parse_time(need(raw, "date", int, f"vk wall post {post_id}"), "vk wall post")
-                if posted < since:
-                    if raw.get("is_pinned"):  # a pinned post comes first whatever its age
-                        continue
-                    return posts
+                if posted < since and not raw.get("is_pinned"):  # VK lists a pinned post first, whatever
+                    return posts                                  # its age; it stays watched while pinned
                 comments = raw.get("comments") if isinstance(raw.get("comments"), dict) else {}
                 posts[post_id] = optional_int(comments, "count")
             offset += len(items)

@@ -118,12 +118,14 @@ def handle(state: FakeState, request: Request) -> Answer:
     offset, count = numbers.get("offset", 0), min(100, numbers.get("count", 20))
     size = min(state.page_size, count)
     if method == "wall.get":
-        posts = [p for p in state.of("vk", "vk_post")]
+        posts = state.of("vk", "vk_post")
+        posts = [p for p in posts if p.extra.get("pinned")] + [p for p in posts if not p.extra.get("pinned")]
         page = posts[offset:offset + size]
         items = [{"id": int(p.id), "owner_id": -int(brand.vk_group_id), "from_id": int(p.author_id), "date":
                   int(p.created.timestamp()), "text": p.text, "post_type": "post",
                   "comments": {"count": sum(1 for c in state.of("vk", "vk_comment") if c.root == p.id),
-                               "can_post": 1}} for p in page]
+                               "can_post": 1}, **({"is_pinned": 1} if p.extra.get("pinned") else {})}
+                 for p in page]
         return Answer(200, {"response": {"count": len(posts), "items": items}})
     if method == "wall.getComments":
         post = state.items.get(str(numbers.get("post_id", "")))

@@ -194,6 +194,19 @@ def test_vk_reads_only_posts_whose_comment_count_changed(fake, connect):
     assert [i.external_id for i in collector.run()] == later
 
 
+def test_vk_an_old_pinned_post_is_watched_and_does_not_end_the_wall(fake, connect):
+    from monitor.fakes.state import Item, utc
+    brand = fake.brand
+    recent = seed(fake, "vk", 2)                      # on a post of three days ago
+    with fake.state.lock:   # pinned a month ago: VK lists it first, before the newer posts
+        fake.state.add(Item(id="90001", platform="vk", kind="vk_post", text="Regulamin sklepu", author=brand.vk_group_name,
+                            author_id=f"-{brand.vk_group_id}", created=utc(minutes_ago=30 * 24 * 60), by_brand=True,
+                            extra={"pinned": True}))
+    on_pinned = fake.add_post("vk", "А возврат через почту возможен?", kind="comment", parent="90001", author="li",
+                              minutes_ago=1)
+    assert sorted(i.external_id for i in Collector(connect("vk")).run()) == sorted(recent + [on_pinned])
+
+
 def test_vk_threads_longer_than_what_comes_inline_are_read_whole(fake, connect):
     top = fake.add_post("vk", "Когда будет распродажа?", kind="comment", author="anna", minutes_ago=60)
     replies = [fake.add_post("vk", f"+{n}", kind="reply", parent=top, author=f"user{n}", minutes_ago=50 - n)
