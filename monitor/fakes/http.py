@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import secrets as random_tokens
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping, Optional, Sequence
@@ -105,8 +106,6 @@ def issue_token(state: Any, request: Request, prefix: str, *, rotate: bool = Fal
                 expires_in: int = 3600) -> Answer:
     """An OAuth refresh-token grant (RFC 6749 6): a new access token, and with `rotate` a new
     refresh token as well (Allegro and Trustpilot hand out a new one at every renewal)."""
-    import secrets as random_tokens
-
     if request.param("grant_type") != "refresh_token" or not request.param("refresh_token"):
         return Answer(400, {"error": "invalid_request", "error_description": "refresh_token required"})
     state.refresh_tokens_used.append(request.param("refresh_token"))
