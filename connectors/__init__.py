@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Type
+from types import ModuleType
+from typing import Optional, Type
 
 from connectors.base import Connector
 
@@ -15,9 +16,23 @@ def registry() -> dict[str, Type[Connector]]:
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_") or info.name == "base":
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for value in vars(module).values():
-            if (isinstance(value, type) and issubclass(value, Connector) and value is not Connector
-                    and getattr(value, "platform", None) and value.__module__ == module.__name__):
-                found[value.platform] = value
+        found.update(_classes(importlib.import_module(f"{__name__}.{info.name}")))
     return found
+
+
+def connector_class(platform: str) -> Optional[Type[Connector]]:
+    """The class for one platform. A module named after its platform (as each one here is) is
+    the only one imported: each client library takes a while to load, and a command that
+    needs one platform should not wait for all of them."""
+    names = {info.name for info in pkgutil.iter_modules(__path__)}
+    if platform in names and not platform.startswith("_") and platform != "base":
+        found = _classes(importlib.import_module(f"{__name__}.{platform}"))
+        if platform in found:
+            return found[platform]
+    return registry().get(platform)
+
+
+def _classes(module: ModuleType) -> dict[str, Type[Connector]]:
+    return {value.platform: value for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, Connector) and value is not Connector
+            and getattr(value, "platform", None) and value.__module__ == module.__name__}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,8 +20,9 @@ import requests
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import now_utc
-from connectors.base import (AuthExpired, ConnectorError, MalformedPayload, PostRejected,
+from connectors._paging import now_utc, parse_time
+from connectors._reconcile import ThreadComment
+from connectors.base import (AuthExpired, ConnectorError, CredentialInfo, MalformedPayload, PostRejected,
                              RateLimited, ReplyTarget, Secrets)
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,12 @@ class GraphClient:
         """One page of a connection and the cursor of the next one (None at the end)."""
         if cursor:
             args["after"] = cursor
-        result = self.get(object_id, connection, action=action, **args)
+        return self.read_page(self.get(object_id, connection, action=action, **args), action)
+
+    def read_page(self, result: Any, action: str) -> tuple[list[Any], Optional[str]]:
+        """A connection page as Graph sends it: its data and the cursor of the next page."""
+        if not isinstance(result, dict):
+            raise MalformedPayload(f"{self.platform}: {action}: the answer is not a JSON object")
         data = result.get("data")
         if not isinstance(data, list):
             raise MalformedPayload(f"{self.platform}: {action}: the answer has no 'data' list")
@@ -87,9 +93,12 @@ class GraphClient:
         if not paging.get("next"):
             return data, None
         after = (paging.get("cursors") or {}).get("after") if isinstance(paging.get("cursors"), dict) else None
-        if not after:
-            after = (parse_qs(urlsplit(str(paging["next"])).query).get("after") or [None])[0]
-        if not after:
+        if not after and isinstance(paging["next"], str):
+            try:
+                after = (parse_qs(urlsplit(paging["next"]).query).get("after") or [None])[0]
+            except ValueError:  # e.g. an unbalanced bracket in the host part
+                after = None
+        if not after or not isinstance(after, (str, int)) or isinstance(after, bool):
             raise MalformedPayload(f"{self.platform}: {action}: 'paging.next' without a cursor")
         return data, str(after)
 
@@ -98,6 +107,22 @@ class GraphClient:
         if not isinstance(result, dict) or not result.get("id"):
             raise ConnectorError(f"{self.platform} answered the reply without an id; it may have been posted")
         return result
+
+    def check_token(self) -> CredentialInfo:
+        """debug_token: valid or not, and when it expires (0 means never, as for page tokens
+        made from a long-lived user token)."""
+        result = self.get("debug_token", action="checking the token", input_token=self.api.access_token)
+        data = result.get("data") if isinstance(result.get("data"), dict) else None
+        if data is None:
+            raise MalformedPayload(f"{self.platform}: debug_token answered without 'data'")
+        if not data.get("is_valid", False):
+            raise AuthExpired(f"{self.platform}: the access token is no longer valid; create a new long-lived page token")
+        expires = data.get("expires_at")
+        expires_at = datetime.fromtimestamp(expires, UTC) if isinstance(expires, (int, float)) and expires > 0 else None
+        scopes = ", ".join(str(s) for s in data.get("scopes") or []) or "none listed"
+        kind = str(data.get("type") or "token").lower()
+        return CredentialInfo(f"valid {kind} token (scopes: {scopes})"
+                              + ("" if expires_at else "; does not expire"), expires_at)
 
     def close(self) -> None:
         self.session.close()
@@ -171,11 +196,15 @@ def reply_object(target: ReplyTarget) -> str:
     return value or target.external_id
 
 
-def earlier_reply(brand_replies: list[tuple[str, str]], text: str, thread: str, target: ReplyTarget) -> Optional[str]:
-    """Reconciliation: the brand's reply with the same text; on a top-level item any brand reply."""
-    for reply_id, message in brand_replies:
-        if message.strip() == text.strip():
-            return reply_id
-    if brand_replies and thread == target.external_id:
-        return brand_replies[0][0]
-    return None
+def thread_comment(raw: Any, *, text_key: str, time_key: str, by_brand: bool) -> Optional[ThreadComment]:
+    if not isinstance(raw, dict) or not raw.get("id"):
+        return None
+    try:
+        created: Optional[datetime] = parse_time(raw.get(time_key), "graph comment")
+    except MalformedPayload:
+        created = None
+    parent = raw.get("parent") if isinstance(raw.get("parent"), dict) else {}
+    return ThreadComment(str(raw["id"]), str(raw.get(text_key) or ""), created, by_brand,
+                         str(parent["id"]) if parent.get("id") else None)
+
+

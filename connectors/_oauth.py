@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -79,6 +79,8 @@ class OAuthClient:
         protect(self.refresh_token)
         self._token_params = dict(token_params or {})
         self.access_token: Optional[str] = None
+        # When the refresh token stops working, where the platform says so at a renewal.
+        self.refresh_expires_at: Optional[datetime] = None
         self.session, self.adapter = platform_session(base_url, base_url, timeout)
         self.session.headers.update(headers or {})
         self._token_session, _ = platform_session(token_uri, token_uri, timeout)
@@ -105,6 +107,9 @@ class OAuthClient:
             raise ConnectorError(f"{self.platform} answered the token renewal unexpectedly ({response.status_code})")
         self.access_token = body["access_token"]
         protect(self.access_token)
+        lifetime = body.get("refresh_token_expires_in")
+        if isinstance(lifetime, (int, str)) and str(lifetime).isdigit() and int(lifetime) > 0:
+            self.refresh_expires_at = now_utc() + timedelta(seconds=int(lifetime))
         if isinstance(body.get("refresh_token"), str) and body["refresh_token"]:
             if body["refresh_token"] != self.refresh_token:
                 self.refresh_token = body["refresh_token"]  # rotated: the old one may no longer work

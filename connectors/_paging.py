@@ -7,18 +7,22 @@ on an empty closing `Page`. A failure or a break-off half-way therefore leaves t
 bookmark where it was; the next run walks the same way again and the store de-duplicates. A run
 that stops at `max_pages` records where to go on from (`StreamWalk`), so nothing is skipped.
 
-A bookmark is a JSON object with one entry per stream (mentions, search, comments, ...), so a
-run that finished one stream keeps that progress even when a later stream fails.
+Each stream (mentions, search, comments, ...) has its own bookmark (JSON text) and runs in
+`isolated`: a stream that fails ends as an error page and the next stream is read. Items are read
+one by one (`read_entries`): one that cannot be read becomes an `Unreadable` entry, quarantined
+by the collector while the walk goes on past it.
 """
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-from connectors.base import AuthExpired, CollectedItem, ConnectorError, MalformedPayload, RateLimited
+from connectors._http import scrub
+from connectors.base import (AuthExpired, CollectedItem, ConnectorError, MalformedPayload, Page, RateLimited,
+                             Unreadable)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,40 @@ def load_bookmark(bookmark: Optional[str], source: str) -> dict[str, Any]:
 
 def dump_bookmark(streams: Mapping[str, Any]) -> str:
     return json.dumps(dict(streams), sort_keys=True, separators=(",", ":"))
+
+
+def load_stream(bookmarks: Mapping[str, Optional[str]], stream: str, source: str) -> Any:
+    """One stream's stored value (None: start from the back-fill window; an unreadable one is
+    logged and treated the same: re-collecting is harmless, the store de-duplicates)."""
+    text = bookmarks.get(stream)
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        log.warning("source %s: stored bookmark of %s is not readable; collecting from the back-fill window",
+                    source, stream)
+        return None
+
+
+def close_stream(stream: str, value: Any) -> Page:
+    """The closing page of a stream that was read to its end: its new bookmark."""
+    return Page([], json.dumps(value, sort_keys=True, separators=(",", ":")), stream=stream)
+
+
+def isolated(stream: str, pages: Iterator[Page], source: str) -> Iterator[Page]:
+    """A stream's pages; its failure becomes an error page so that the next stream is read.
+    A rate limit or a refused token concerns the whole source and goes on up."""
+    try:
+        yield from pages
+    except (RateLimited, AuthExpired):
+        raise
+    except ConnectorError as exc:
+        yield Page([], stream=stream, error=exc)
+    except Exception as exc:  # a connector bug in one stream must not starve the others
+        log.debug("source %s: stream %s crashed", source, stream, exc_info=True)
+        yield Page([], stream=stream, error=ConnectorError(
+            scrub(f"unexpected {type(exc).__name__} in stream {stream}: {exc}")[:500]))
 
 
 # Items can show up in an API a little after their timestamp (replication lag); a mark
@@ -110,11 +148,70 @@ class Mark:
 @dataclass(frozen=True)
 class Entry:
     """One listed thing: its time and id (for the walk), and the item to store (None: skip it,
-    e.g. the brand's own reply)."""
+    e.g. the brand's own reply). An unreadable thing has `unreadable` set and its time when it
+    could still be read (None otherwise: it is always handed over, quarantine keeps it once)."""
 
-    created: datetime
+    created: Optional[datetime]
     external_id: str
     item: Optional[CollectedItem]
+    unreadable: Optional[Unreadable] = None
+
+
+def unreadable_reason(exc: BaseException) -> str:
+    if isinstance(exc, MalformedPayload):
+        return str(exc)
+    return scrub(f"unexpected {type(exc).__name__} reading the item: {exc}")[:500]
+
+
+def read_entries(raws: Iterable[Any], read: Callable[[Any], Optional[Entry]], *, payload: Callable[[Any], Any] = lambda raw: raw,
+                 when: Callable[[Any], Optional[datetime]] = lambda raw: None) -> list[Entry]:
+    """Read each item on its own: one that cannot be read (`MalformedPayload`, or any parser
+    error on odd data) becomes an Unreadable entry with `payload(raw)` (what `read_item` takes)."""
+    entries = []
+    for raw in raws:
+        try:
+            entry = read(raw)
+            if entry is not None and entry.item is not None:
+                entry = Entry(entry.created, entry.external_id, checked(entry.item), entry.unreadable)
+            if entry is not None:  # None: not an item at all (e.g. a kind this stream does not hold)
+                entries.append(entry)
+        except ConnectorError as exc:
+            if not isinstance(exc, MalformedPayload):
+                raise  # a network problem while reading (a lookup), not the item's fault
+            entries.append(_unreadable_entry(raw, exc, payload, when))
+        except Exception as exc:
+            entries.append(_unreadable_entry(raw, exc, payload, when))
+    return entries
+
+
+def checked(item: CollectedItem) -> CollectedItem:
+    """An item as the store needs it: an id (the store de-duplicates on it), a link that is text."""
+    if not isinstance(item.external_id, str) or not item.external_id.strip():
+        raise MalformedPayload("the item has an empty id")
+    if item.url is not None and not isinstance(item.url, str):
+        return replace(item, url=None)
+    return item
+
+
+def _unreadable_entry(raw: Any, exc: BaseException, payload: Callable[[Any], Any],
+                      when: Callable[[Any], Optional[datetime]]) -> Entry:
+    external_id = raw.get("id") if isinstance(raw, dict) else None
+    external_id = str(external_id)[:200] if isinstance(external_id, (str, int)) and not isinstance(external_id, bool) else None
+    try:
+        created = when(raw)
+    except Exception:
+        created = None
+    return Entry(created, external_id or "", None, Unreadable(unreadable_reason(exc), payload(raw), external_id))
+
+
+def time_of(raw: Any, key: str) -> Optional[datetime]:
+    """An unreadable item's time, when that much can still be read."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return parse_time(raw.get(key), "item")
+    except MalformedPayload:
+        return None
 
 
 FetchPage = Callable[[Optional[str]], tuple[list[Entry], Optional[str]]]
@@ -215,10 +312,12 @@ class StreamWalk:
                 continue
             resumed = False
             pages += 1
-            new = [e for e in entries if e.created >= self.floor_time and self.floor.is_new(e.created, e.external_id)]
-            self.seen.extend((e.created, e.external_id) for e in new)
+            new = [e for e in entries if e.created is None
+                   or e.created >= self.floor_time and self.floor.is_new(e.created, e.external_id)]
+            self.seen.extend((e.created, e.external_id) for e in new if e.created is not None and e.unreadable is None)
             yield new
-            reached = ordered and any(e.created < self.floor_time or self.floor.is_behind(e.created) for e in entries)
+            reached = ordered and any(e.created is not None and (e.created < self.floor_time
+                                                                  or self.floor.is_behind(e.created)) for e in entries)
             if reached or not next_cursor or not entries:
                 return
             if next_cursor == cursor:

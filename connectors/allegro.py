@@ -5,20 +5,25 @@ Ratings are listed by their last change (creation or the buyer's edit), newest f
 paging; an edited rating is collected again (the store updates it). A rating's answer is written
 once (`PUT /sale/user-ratings/{id}/answer`); `find_reply` reads the rating back and accepts its
 answer only with the approved text.
+
+One stream, `ratings`. A rating that cannot be read (no time, no recommendation) is handed over
+as unreadable and the walk goes on past it.
 """
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
 from connectors._oauth import OAuthClient
 from connectors._options import Options
-from connectors._paging import Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need, parse_time
-from connectors._reconcile import settle
+from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+                                parse_time, read_entries, time_of)
+from connectors._reconcile import BrandReply, our_reply
 from connectors._http import protect
-from connectors.base import (CollectedItem, Connector, ConnectorError, MalformedPayload, Page, PostRejected,
-                             ReplyTarget, Secrets)
+from connectors.base import (CollectedItem, Connector, ConnectorError, CredentialInfo, MalformedPayload, Page,
+                             PostRejected, ReplyTarget, Secrets)
 
 REAL_BASE = "https://api.allegro.pl"
 TOKEN_URI = "https://allegro.pl/auth/oauth/token"
@@ -67,17 +72,23 @@ class AllegroConnector(Connector):
 
     # --- collect ---------------------------------------------------------------------------
 
-    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
-        marks = load_bookmark(bookmark, self.name)
-        walk = StreamWalk(marks.get("ratings"), floor_time=backfill_floor(self.backfill_days),
-                          max_pages=self.max_pages, where="allegro ratings")
+    def collect_streams(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        yield from isolated("ratings", self._collect_ratings(bookmarks), self.name)
+
+    def _collect_ratings(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        walk = StreamWalk(load_stream(bookmarks, "ratings", self.name), floor_time=backfill_floor(self.backfill_days),
+                          max_pages=self.max_pages, where=f"source {self.name}: allegro ratings")
         for listing in walk.listings(["ratings"]):  # one listing; its cursor is the offset
             for entries in walk.walk(listing, self._ratings_page):
                 items = [e.item for e in entries if e.item is not None]
-                if items:
-                    yield Page(items)
-        marks["ratings"] = walk.value()
-        yield Page([], dump_bookmark(marks))
+                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                if items or unreadable:
+                    yield Page(items, stream="ratings", unreadable=unreadable)
+        yield close_stream("ratings", walk.value())
+
+    def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
+        item = self._entry(payload).item
+        return [item] if item is not None else []
 
     def _ratings_page(self, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
         if cursor is not None and not cursor.isdigit():
@@ -85,10 +96,15 @@ class AllegroConnector(Connector):
         offset = int(cursor or 0)
         payload = self.api.request("GET", "/sale/user-ratings", action="reading ratings",
                                    params={"offset": offset, "limit": self.page_size})
+        return self._read_ratings(payload, offset)
+
+    def _read_ratings(self, payload: Any, offset: int) -> tuple[list[Entry], Optional[str]]:
         ratings = need(payload, "ratings", list, "allegro ratings")
         # No total is given: a page with fewer ratings than asked for is the last one.
         next_cursor = str(offset + len(ratings)) if len(ratings) >= self.page_size else None
-        return [self._entry(raw) for raw in ratings], next_cursor
+        entries = read_entries(ratings, self._entry,
+                               when=lambda raw: time_of(raw, "lastChangedAt") or time_of(raw, "createdAt"))
+        return entries, next_cursor
 
     def _entry(self, raw: Any) -> Entry:
         where = "allegro rating"
@@ -125,13 +141,30 @@ class AllegroConnector(Connector):
         return f"{rating_id}/answer"
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
+        """The rating's answer (one at most) if it carries this text; an answer with another text
+        (written in Allegro's own pages) is for a person: Allegro takes no second one."""
         rating_id = self._rating_id(target)
         rating = self.api.request("GET", f"/sale/user-ratings/{rating_id}", action="looking for an earlier answer")
         if not isinstance(rating, dict):
             raise MalformedPayload("allegro rating: the answer is not a JSON object")
         answer = rating.get("answer")
-        answers = [(f"{rating_id}/answer", str(answer.get("message") or ""))] if isinstance(answer, dict) else []
-        return settle(answers, text, f"allegro rating {rating_id}")
+        found = []
+        if isinstance(answer, dict):
+            created: Optional[datetime]
+            try:
+                created = parse_time(answer.get("createdAt"), "allegro answer")
+            except MalformedPayload:
+                created = None
+            found.append(BrandReply(f"{rating_id}/answer", str(answer.get("message") or ""), created, exact=True))
+        return our_reply(found, text, target.approved_at, complete=True,
+                         where=f"allegro ({self.name}): the answer to rating {rating_id}")
+
+    def check_credentials(self) -> CredentialInfo:
+        """GET /me (renews the access token on the way): whose token it is. Allegro does not say
+        when the refresh token ends (3 months after it was issued; each renewal issues a new one)."""
+        me = self.api.request("GET", "/me", action="checking the credentials")
+        login = str(me.get("login") or "") if isinstance(me, dict) else ""
+        return CredentialInfo(f"signed in as seller {login}" if login else "the refresh token works")
 
     @staticmethod
     def _rating_id(target: ReplyTarget) -> str:

@@ -11,14 +11,16 @@ and both bookmarks (visitor posts, comments) stay at their floor until the sweep
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterator, Mapping, Optional
 
-from connectors._graph import GraphClient, ObjectMissing, earlier_reply, graph_options, graph_token, reply_object
+from connectors._graph import (GraphClient, ObjectMissing, graph_options, graph_token, reply_object,
+                              thread_comment)
+from connectors._reconcile import ThreadComment, our_reply, thread_replies
 from connectors._options import Options
-from connectors._paging import (OVERLAP, Entry, Mark, StreamWalk, backfill_floor, dump_bookmark,
-                                load_bookmark, need, now_utc, optional_int, parse_time)
-from connectors.base import (CollectedItem, Connector, Page, PostRejected,
+from connectors._paging import (OVERLAP, Entry, Mark, StreamWalk, backfill_floor, close_stream, isolated,
+                                load_stream, need, now_utc, optional_int, parse_time, read_entries, time_of)
+from connectors.base import (CredentialInfo, CollectedItem, Connector, Page, PostRejected,
                              ReplyTarget, Secrets)
 
 log = logging.getLogger(__name__)
@@ -52,37 +54,66 @@ class FacebookConnector(Connector):
 
     # --- collect ---------------------------------------------------------------------------
 
-    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
-        marks = load_bookmark(bookmark, self.name)
+    def collect_streams(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        """Two streams over one feed: visitor posts ("posts") and comments ("comments"). The
+        comments are found through the feed, so a feed that cannot be read fails both."""
         floor = backfill_floor(self.backfill_days)
-        since = now_utc() - timedelta(days=self.lookback_days)
-        walk = StreamWalk(marks.get("comments"), floor_time=floor, max_pages=self.max_pages,
-                          where="facebook comments")
-        posts_floor, posts_top = self._posts_marks(marks.get("posts"), walk.sweeping)
-
+        walk = StreamWalk(load_stream(bookmarks, "comments", self.name), floor_time=floor,
+                          max_pages=self.max_pages, where=f"source {self.name}: facebook comments")
         posts: list[dict[str, Any]] = []
+        feed_error: Optional[Page] = None
+        for page in isolated("posts", self._collect_posts(bookmarks, walk, floor, posts), self.name):
+            if page.error is not None:
+                feed_error = page
+            yield page
+        if feed_error is not None:
+            yield Page([], stream="comments", error=feed_error.error)
+            return
+        yield from isolated("comments", self._collect_comments(walk, posts), self.name)
+
+    def _collect_posts(self, bookmarks: Mapping[str, Optional[str]], walk: StreamWalk, floor: datetime,
+                       posts: list[dict[str, Any]]) -> Iterator[Page]:
+        posts_floor, posts_top = self._posts_marks(load_stream(bookmarks, "posts", self.name), walk.sweeping)
+        since = now_utc() - timedelta(days=self.lookback_days)
         seen_posts: list[tuple[Any, str]] = []
         feed = lambda cursor: self.graph.page(  # noqa: E731
             self.page_id, "feed", cursor, action="reading the page feed", fields=POST_FIELDS,
             since=int(since.timestamp()), limit=self.page_size)
         for data in walk.walk_outer(feed):
+            entries, read = self._feed_entries(data)
             items = []
-            for raw in data:
-                post = self._read_post(raw)
+            for post in read:
                 posts.append(post)
                 if post["by_page"]:
                     continue
                 seen_posts.append((post["created"], post["id"]))
                 if post["created"] >= floor and posts_floor.is_new(post["created"], post["id"]):
                     items.append(post["item"])
-            if items:
-                yield Page(items)
+            unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+            for entry in entries:  # an unreadable post that shows its id: its comments are still read
+                if entry.unreadable is not None and entry.external_id:
+                    posts.append({"id": entry.external_id, "created": None, "updated": None, "by_page": False,
+                                  "item": None})
+            if items or unreadable:
+                yield Page(items, stream="posts", unreadable=unreadable)
         posts_top = posts_top.advanced(seen_posts)
         if walk.outer_left is None:
-            marks["posts"] = posts_top.dump()
+            yield close_stream("posts", posts_top.dump())
         else:  # visitor posts further down the feed are judged against the floor in the next runs
-            marks["posts"] = {**(posts_floor.dump() or {}), "resume": {"top": posts_top.dump() or {"recent": {}}}}
+            yield close_stream("posts", {**(posts_floor.dump() or {}), "resume": {"top": posts_top.dump() or {"recent": {}}}})
 
+    def _feed_entries(self, data: list[Any]) -> tuple[list[Entry], list[dict[str, Any]]]:
+        """A feed page: an entry per post (unreadable ones kept as such), and the posts read."""
+        read: list[dict[str, Any]] = []
+
+        def read_post(raw: Any) -> Entry:
+            post = self._read_post(raw)
+            read.append(post)
+            return Entry(post["created"], post["id"], post["item"])
+
+        return read_entries(data, read_post, when=lambda raw: time_of(raw, "created_time")), read
+
+    def _collect_comments(self, walk: StreamWalk, posts: list[dict[str, Any]]) -> Iterator[Page]:
         newest = walk.floor.newest
         # No comment since the last run when a post's time is older (Facebook updates it on comments).
         fresh = [post["id"] for post in posts if newest is None or post["updated"] is None
@@ -95,14 +126,22 @@ class FacebookConnector(Connector):
             try:
                 for entries in walk.walk(post_id, fetch):
                     items = [e.item for e in entries if e.item is not None]
-                    if items:
-                        yield Page(items)
+                    unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                    if items or unreadable:
+                        yield Page(items, stream="comments", unreadable=unreadable)
             except ObjectMissing:
                 if post_id in listed:
                     raise
-                log.info("facebook comments: post %s is gone; nothing left there to resume", post_id)
-        marks["comments"] = walk.value()
-        yield Page([], dump_bookmark(marks))
+                log.info("source %s: facebook post %s is gone; nothing left there to resume", self.name, post_id)
+        yield close_stream("comments", walk.value())
+
+    def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
+        if stream == "posts":
+            item = self._read_post(payload)["item"]
+        else:
+            post_id = need(payload, "post_id", str, "quarantined facebook comment")
+            item = self._read_comment(need(payload, "comment", dict, "quarantined facebook comment"), post_id).item
+        return [item] if item is not None else []
 
     @staticmethod
     def _posts_marks(value: Any, sweeping: bool) -> tuple[Mark, Mark]:
@@ -125,7 +164,7 @@ class FacebookConnector(Connector):
         if not by_page:
             item = CollectedItem(
                 external_id=post_id, kind="mention", text=str(raw.get("message") or ""), created_at=created,
-                author_handle=str(author.get("name") or ""), url=raw.get("permalink_url"),
+                author_handle=str(author.get("name") or ""), url=_text(raw.get("permalink_url")),
                 thread_id=post_id, extra={"reply_object": post_id, "post_id": post_id})
         return {"id": post_id, "created": created, "updated": updated, "by_page": by_page, "item": item}
 
@@ -133,7 +172,12 @@ class FacebookConnector(Connector):
         data, next_cursor = self.graph.page(
             post_id, "comments", cursor, action="reading comments", fields=COMMENT_FIELDS,
             filter="stream", order="reverse_chronological", limit=self.page_size)
-        return [self._read_comment(raw, post_id) for raw in data], next_cursor
+        return self._comment_entries(data, post_id), next_cursor
+
+    def _comment_entries(self, data: list[Any], post_id: str) -> list[Entry]:
+        return read_entries(data, lambda raw: self._read_comment(raw, post_id),
+                            payload=lambda raw: {"post_id": post_id, "comment": raw},
+                            when=lambda raw: time_of(raw, "created_time"))
 
     def _read_comment(self, raw: Any, post_id: str) -> Entry:
         where = f"facebook comment on {post_id}"
@@ -147,7 +191,7 @@ class FacebookConnector(Connector):
         item = CollectedItem(
             external_id=comment_id, kind="reply" if parent_id else "comment",
             text=str(raw.get("message") or ""), created_at=created,
-            author_handle=str(author.get("name") or ""), url=raw.get("permalink_url"),
+            author_handle=str(author.get("name") or ""), url=_text(raw.get("permalink_url")),
             thread_id=post_id, parent_id=parent_id or post_id,
             likes=optional_int(raw, "like_count"), replies=optional_int(raw, "comment_count"),
             # Facebook nests one level: a reply to a reply goes under the top comment.
@@ -163,23 +207,35 @@ class FacebookConnector(Connector):
         return str(result["id"])
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        """A comment by the page in the target's thread: the same text, or (for a top-level
-        comment or post) any page reply, since a person may have answered on Facebook itself."""
-        thread = reply_object(target)
-        page_replies: list[tuple[str, str]] = []
+        """The page's comment with this text directly under the object our reply went under (see
+        `connectors._reconcile.thread_replies` for what tells an answer's target there)."""
+        under = reply_object(target)
+        comments: list[ThreadComment] = []
         cursor: Optional[str] = None
+        complete = False
         for _ in range(FIND_REPLY_PAGES):
-            data, cursor = self.graph.page(thread, "comments", cursor, action="looking for an earlier reply",
-                                           fields="id,message,from{id,name},created_time", filter="stream",
-                                           order="reverse_chronological", limit=100)
+            data, cursor = self.graph.page(under, "comments", cursor, action="looking for an earlier reply",
+                                           fields="id,message,from{id,name},created_time,parent{id}",
+                                           filter="toplevel", limit=100)
             for raw in data:
                 author = raw.get("from") if isinstance(raw, dict) and isinstance(raw.get("from"), dict) else {}
-                if str(author.get("id", "")) == self.page_id and raw.get("id"):
-                    page_replies.append((str(raw["id"]), str(raw.get("message") or "")))
+                comment = thread_comment(raw, text_key="message", time_key="created_time",
+                                         by_brand=str(author.get("id", "")) == self.page_id)
+                if comment:
+                    comments.append(comment)
             if not cursor:
+                complete = True
                 break
-        return earlier_reply(page_replies, text, thread, target)
+        return our_reply(thread_replies(comments, target, under), text, target.approved_at, complete=complete,
+                         where=f"facebook ({self.name}): the reply to {target.external_id}")
+
+    def check_credentials(self) -> CredentialInfo:
+        return self.graph.check_token()
 
     def close(self) -> None:
         self.graph.close()
 
+
+
+def _text(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterator, Mapping, Optional
 
 import google.auth.exceptions
@@ -19,9 +19,10 @@ from google.oauth2.credentials import Credentials
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
-                                now_utc, parse_time)
-from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
+from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+                                now_utc, parse_time, read_entries, time_of)
+from connectors._reconcile import BrandReply, our_reply
+from connectors.base import (CredentialInfo, AuthExpired, CollectedItem, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
 
@@ -49,6 +50,7 @@ class GoogleReviewsConnector(Connector):
         self.max_pages = max_pages
         self.backfill_days = backfill_days
         self.timeout = timeout
+        self.token_uri = token_uri
         credentials = Credentials(token=None, refresh_token=refresh_token, token_uri=token_uri,
                                   client_id=client_id, client_secret=client_secret, scopes=[SCOPE])
         token_session, _ = platform_session(token_uri, token_uri, timeout)
@@ -77,30 +79,43 @@ class GoogleReviewsConnector(Connector):
 
     # --- collect ---------------------------------------------------------------------------
 
-    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
-        marks = load_bookmark(bookmark, self.name)
-        walk = StreamWalk(marks.get("reviews"), floor_time=backfill_floor(self.backfill_days),
-                          max_pages=self.max_pages, where="google reviews")
+    def collect_streams(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        yield from isolated("reviews", self._collect_reviews(bookmarks), self.name)
+
+    def _collect_reviews(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        walk = StreamWalk(load_stream(bookmarks, "reviews", self.name), floor_time=backfill_floor(self.backfill_days),
+                          max_pages=self.max_pages, where=f"source {self.name}: google reviews")
         for listing in walk.listings(["reviews"]):  # one listing; its cursor is Google's pageToken
             for entries in walk.walk(listing, self._reviews_page):
                 items = [e.item for e in entries if e.item is not None]
-                if items:
-                    yield Page(items)
-        marks["reviews"] = walk.value()
-        yield Page([], dump_bookmark(marks))
+                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                if items or unreadable:
+                    yield Page(items, stream="reviews", unreadable=unreadable)
+        yield close_stream("reviews", walk.value())
+
+    def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
+        item = self._entry(payload).item
+        return [item] if item is not None else []
 
     def _reviews_page(self, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
         params: dict[str, Any] = {"pageSize": self.page_size, "orderBy": "updateTime desc"}
         if cursor:
             params["pageToken"] = cursor
         payload = self._request("GET", f"/v4/{self.parent}/reviews", action="reading reviews", params=params)
+        return self._read_reviews(payload)
+
+    def _read_reviews(self, payload: Any) -> tuple[list[Entry], Optional[str]]:
         if not isinstance(payload, dict):
             raise MalformedPayload("google reviews: the answer is not a JSON object")
         reviews = payload.get("reviews", [])
         if not isinstance(reviews, list):
             raise MalformedPayload("google reviews: 'reviews' is not a list")
         next_token = payload.get("nextPageToken") or None
-        return [self._entry(raw) for raw in reviews], next_token
+        if next_token is not None and not isinstance(next_token, str):
+            raise MalformedPayload("google reviews: 'nextPageToken' is not a string")
+        entries = read_entries(reviews, self._entry,
+                               when=lambda raw: time_of(raw, "updateTime") or time_of(raw, "createTime"))
+        return entries, next_token
 
     def _entry(self, raw: Any) -> Entry:
         where = "google review"
@@ -132,18 +147,45 @@ class GoogleReviewsConnector(Connector):
         return f"{name}/reply"
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
+        """The review's owner reply (a review has at most one) if it carries this text; an owner
+        reply with other text written since the approval (in Google's own interface) is for a
+        person to judge, since sending ours would replace it."""
         name = self._review_name(target)
         payload = self._request("GET", f"/v4/{name}", action="looking for an earlier reply")
         if not isinstance(payload, dict):
             raise MalformedPayload("google review: the answer is not a JSON object")
         owner_reply = payload.get("reviewReply")
-        return f"{name}/reply" if isinstance(owner_reply, dict) and owner_reply.get("comment") else None
+        found = []
+        if isinstance(owner_reply, dict) and owner_reply.get("comment"):
+            try:
+                updated: Optional[datetime] = parse_time(owner_reply.get("updateTime"), "google review reply")
+            except MalformedPayload:
+                updated = None
+            found.append(BrandReply(f"{name}/reply", str(owner_reply["comment"]), updated, exact=True))
+        return our_reply(found, text, target.approved_at, complete=True,
+                         where=f"google ({self.name}): the reply to {target.external_id}")
 
     def _review_name(self, target: ReplyTarget) -> str:
         name = (target.extra or {}).get("review_name") or f"{self.parent}/reviews/{target.external_id}"
         if not isinstance(name, str) or not REVIEW_NAME.fullmatch(name):
             raise PostRejected("the stored review has no usable review name; nothing was posted")
         return name
+
+    def check_credentials(self) -> CredentialInfo:
+        """One review (renews the access token on the way), then Google's token info for the scope.
+        A refresh token's end is not told by Google; the access token's is, and it renews itself."""
+        self._request("GET", f"/v4/{self.parent}/reviews", action="checking the credentials", params={"pageSize": 1})
+        info_url = self.token_uri.rsplit("/", 1)[0] + "/tokeninfo"
+        try:
+            response = self._token_session.get(info_url, params={"access_token": self.session.credentials.token},
+                                               timeout=self.timeout)
+            info = response.json() if response.status_code == 200 else {}
+        except (requests.RequestException, ValueError):
+            info = {}
+        scopes = str(info.get("scope") or "").split()
+        if info and SCOPE not in scopes:
+            raise AuthExpired(f"Google: the token lacks the scope {SCOPE}; authorise the app again with it")
+        return CredentialInfo("refresh token works" + (f"; scope {SCOPE.rsplit('/', 1)[-1]} granted" if info else ""))
 
     def close(self) -> None:
         self.session.close()

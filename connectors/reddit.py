@@ -31,9 +31,10 @@ from prawcore.sessions import FiniteRetryStrategy
 
 from connectors._http import protect, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
-                                now_utc, optional_int, parse_time)
-from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError,
+from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+                                now_utc, optional_int, parse_time, read_entries, time_of)
+from connectors._reconcile import CLOCK_SKEW, BrandReply, our_reply
+from connectors.base import (CredentialInfo, AuthExpired, CollectedItem, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
                              Secrets)
 
@@ -86,6 +87,9 @@ class _Guard:
             self._reply_sends += 1
             self._last_reply_status = None
 
+    def sending_reply(self, method: str, url: str) -> bool:
+        return self._posting and method.upper() == "POST" and "/api/comment" in url
+
     def after(self, method: str, url: str, response: requests.Response) -> None:
         if self._posting and method.upper() == "POST" and "/api/comment" in url:
             self._last_reply_status = response.status_code
@@ -101,6 +105,20 @@ class _Guard:
             self.paused_until = now_utc() + timedelta(seconds=max(1, reset))
         for name in ("x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset"):
             headers.pop(name, None)  # prawcore's limiter would sleep on them
+
+
+def _no_retry_of_replies(do_retry: Any, guard: "_Guard") -> Any:
+    """prawcore retries any request that failed (a dropped connection, a 5xx) and warns
+    "Retrying due to ...". A reply that may have been posted is never sent again (the guard
+    would refuse the second try anyway), so it is not retried at all: the caller gets an
+    uncertain failure at once and reconciles it. Only a 401 (surely not posted: the token is
+    renewed) is tried again."""
+    def retry(*, method: str, url: str, status: str, **kwargs: Any) -> Any:
+        if guard.sending_reply(method, url) and not status.startswith("401"):
+            raise ConnectorError(f"the reply request failed half-way ({status.split('(')[0]}); "
+                                 "it may have been posted, so it is not sent again")
+        return do_retry(method=method, url=url, status=status, **kwargs)
+    return retry
 
 
 class _GuardedRequestor(prawcore.Requestor):
@@ -145,6 +163,8 @@ class RedditConnector(Connector):
         for core in (getattr(self.reddit, "_read_only_core", None), getattr(self.reddit, "_authorized_core", None)):
             if core is not None and hasattr(core, "_retry_strategy_class"):
                 core._retry_strategy_class = _QuickRetry
+            if core is not None and hasattr(core, "_do_retry"):
+                core._do_retry = _no_retry_of_replies(core._do_retry, self._guard)
 
     @classmethod
     def from_settings(cls, name: str, options: Mapping[str, Any], secrets: Secrets) -> "RedditConnector":
@@ -181,10 +201,8 @@ class RedditConnector(Connector):
 
     # --- collect ---------------------------------------------------------------------------
 
-    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
-        marks = load_bookmark(bookmark, self.name)
-        floor = backfill_floor(self.backfill_days)
-        streams = []
+    def _streams(self) -> list[tuple[str, str, dict[str, Any]]]:
+        streams: list[tuple[str, str, dict[str, Any]]] = []
         if self.mentions:  # first: an inbox mention is also a subreddit comment, and is kept as a mention
             streams.append(("mentions", "message/mentions", {}))
         if self.subreddits:
@@ -195,18 +213,28 @@ class RedditConnector(Connector):
                                 {"q": self.query, "sort": "new", "restrict_sr": "on", "type": "link"}))
             else:
                 streams.append(("submissions", f"r/{combined}/new", {}))
+        return streams
+
+    def collect_streams(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        floor = backfill_floor(self.backfill_days)
         yielded: set[str] = set()  # an item found by two streams is stored once per run
-        for stream, path, params in streams:
-            walk = StreamWalk(marks.get(stream), floor_time=floor, max_pages=self.max_pages, where=f"reddit {stream}")
-            fetch = lambda cursor, s=stream, p=path, q=params: self._listing_page(s, p, q, cursor)  # noqa: E731
-            for listing in walk.listings([stream]):  # one listing per stream; its cursor is Reddit's 'after'
-                for entries in walk.walk(listing, fetch):
-                    items = [e.item for e in entries if e.item is not None and e.external_id not in yielded]
-                    yielded.update(i.external_id for i in items)
-                    if items:
-                        yield Page(items)
-            marks[stream] = walk.value()
-            yield Page([], dump_bookmark(marks))
+        for stream, path, params in self._streams():
+            yield from isolated(stream, self._collect_stream(stream, path, params, bookmarks, floor, yielded),
+                                self.name)
+
+    def _collect_stream(self, stream: str, path: str, params: Mapping[str, Any],
+                        bookmarks: Mapping[str, Optional[str]], floor: datetime, yielded: set[str]) -> Iterator[Page]:
+        walk = StreamWalk(load_stream(bookmarks, stream, self.name), floor_time=floor, max_pages=self.max_pages,
+                          where=f"source {self.name}: reddit {stream}")
+        fetch = lambda cursor: self._listing_page(stream, path, params, cursor)  # noqa: E731
+        for listing in walk.listings([stream]):  # one listing per stream; its cursor is Reddit's 'after'
+            for entries in walk.walk(listing, fetch):
+                items = [e.item for e in entries if e.item is not None and e.external_id not in yielded]
+                yielded.update(i.external_id for i in items)
+                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                if items or unreadable:
+                    yield Page(items, stream=stream, unreadable=unreadable)
+        yield close_stream(stream, walk.value())
 
     def _listing_page(self, stream: str, path: str, params: Mapping[str, Any],
                       cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
@@ -215,20 +243,32 @@ class RedditConnector(Connector):
             query["after"] = cursor
         payload = self._call(lambda: self.reddit.request(method="GET", path=path, params=query),
                              action=f"reading {stream}")
+        return self._read_listing(payload, stream)
+
+    def _read_listing(self, payload: Any, stream: str) -> tuple[list[Entry], Optional[str]]:
+        """A listing page as Reddit sends it: its entries (one per item, unreadable ones kept as
+        such) and the cursor of the next page."""
         where = f"reddit {stream}"
         listing = need(payload, "data", dict, where)
         children = need(listing, "children", list, where)
         after = listing.get("after")
         if after is not None and not isinstance(after, str):
             raise MalformedPayload(f"{where}: 'after' is not a string")
-        entries = []
-        for child in children:
-            kind = need(child, "kind", str, where)
-            if kind not in ("t1", "t3"):
-                log.info("source %s: skipping a %r item in %s", self.name, kind, stream)
-                continue
-            entries.append(self._entry(kind, need(child, "data", dict, where), stream))
+        entries = read_entries(children, lambda child: self._child_entry(child, stream),
+                               when=lambda child: time_of(child.get("data"), "created_utc"))
         return entries, after
+
+    def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
+        entry = self._child_entry(payload, stream or "comments")
+        return [entry.item] if entry is not None and entry.item is not None else []
+
+    def _child_entry(self, child: Any, stream: str) -> Optional[Entry]:
+        where = f"reddit {stream}"
+        kind = need(child, "kind", str, where)
+        if kind not in ("t1", "t3"):
+            log.info("source %s: skipping a %r item in %s", self.name, kind[:20], stream)
+            return None
+        return self._entry(kind, need(child, "data", dict, where), stream)
 
     def _entry(self, kind: str, data: Mapping[str, Any], stream: str) -> Entry:
         where = f"reddit {stream}"
@@ -281,10 +321,13 @@ class RedditConnector(Connector):
         return f"t1_{reply_id}"
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        """The brand's own recent comments whose parent is the target."""
+        """The brand's own comment whose parent is the target, with this text (its comments,
+        newest first, back to the approval; bounded)."""
         fullname = str((target.extra or {}).get("fullname") or target.external_id)
-        matches: list[tuple[str, str]] = []
+        floor = target.approved_at - CLOCK_SKEW if target.approved_at else None
+        found: list[BrandReply] = []
         cursor: Optional[str] = None
+        complete = False
         for _ in range(FIND_REPLY_PAGES):
             params: dict[str, Any] = {"sort": "new", "limit": 100}
             if cursor:
@@ -293,17 +336,33 @@ class RedditConnector(Connector):
                 method="GET", path=f"user/{self.username}/comments", params=params),
                 action="looking for an earlier reply")
             listing = need(payload, "data", dict, "reddit user comments")
+            older = False
             for child in need(listing, "children", list, "reddit user comments"):
                 data = child.get("data") if isinstance(child, dict) else None
-                if isinstance(data, dict) and data.get("parent_id") == fullname and data.get("id"):
-                    matches.append((str(data.get("name") or f"t1_{data['id']}"), str(data.get("body") or "")))
+                if not isinstance(data, dict) or not data.get("id"):
+                    continue
+                try:
+                    created: Optional[datetime] = parse_time(data.get("created_utc"), "reddit comment")
+                except MalformedPayload:
+                    created = None
+                older = older or (floor is not None and created is not None and created < floor)
+                if data.get("parent_id") == fullname:
+                    found.append(BrandReply(str(data.get("name") or f"t1_{data['id']}"), str(data.get("body") or ""),
+                                            created, exact=True))
             cursor = listing.get("after")
-            if not cursor:
+            if not cursor or older:  # newest first: past the approval, nothing of ours is left
+                complete = True
                 break
-        for reply_id, body in matches:
-            if body.strip() == text.strip():
-                return reply_id
-        return matches[0][0] if matches else None
+        return our_reply(found, text, target.approved_at, complete=complete,
+                         where=f"reddit ({self.name}): the reply to {fullname}")
+
+    def check_credentials(self) -> CredentialInfo:
+        """GET /api/v1/me: the refresh token (or password) still gets an access token."""
+        me = self._call(lambda: self.reddit.user.me(), action="checking the credentials")
+        name = str(getattr(me, "name", "") or "")
+        if name and name.lower() != self.username.lower():
+            raise AuthExpired(f"Reddit: the credentials are u/{name}'s, not u/{self.username}'s")
+        return CredentialInfo(f"signed in as u/{name or self.username}")
 
     def close(self) -> None:
         try:

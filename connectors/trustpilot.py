@@ -5,20 +5,24 @@ Reviews are listed newest first by page number. Trustpilot keeps one company rep
 a new one replaces it, so `reply` first makes sure the review has none (a colleague's reply is
 never overwritten), and `find_reply` accepts the company reply only when it carries the approved
 text from the configured business user.
+
+One stream, `reviews`. A review that cannot be read is handed over as unreadable and the walk goes
+on past it.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
 from connectors._http import protect
 from connectors._oauth import OAuthClient
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need,
-                                optional_int, parse_time)
-from connectors._reconcile import same_text, settle
-from connectors.base import (CollectedItem, Connector, ConnectorError, MalformedPayload, Page, PostRejected,
-                             ReplyTarget, Secrets)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+                                optional_int, parse_time, read_entries, time_of)
+from connectors._reconcile import BrandReply, ReplyUnclear, our_reply, same_text
+from connectors.base import (CollectedItem, Connector, ConnectorError, CredentialInfo, MalformedPayload, Page,
+                             PostRejected, ReplyTarget, Secrets)
 
 REAL_BASE = "https://api.trustpilot.com"
 TOKEN_PATH = "/v1/oauth/oauth-business-users-for-applications/refresh"
@@ -67,17 +71,23 @@ class TrustpilotConnector(Connector):
 
     # --- collect ---------------------------------------------------------------------------
 
-    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
-        marks = load_bookmark(bookmark, self.name)
-        walk = StreamWalk(marks.get("reviews"), floor_time=backfill_floor(self.backfill_days),
-                          max_pages=self.max_pages, where="trustpilot reviews")
+    def collect_streams(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        yield from isolated("reviews", self._collect_reviews(bookmarks), self.name)
+
+    def _collect_reviews(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        walk = StreamWalk(load_stream(bookmarks, "reviews", self.name), floor_time=backfill_floor(self.backfill_days),
+                          max_pages=self.max_pages, where=f"source {self.name}: trustpilot reviews")
         for listing in walk.listings(["reviews"]):  # one listing; its cursor is the page number
             for entries in walk.walk(listing, self._reviews_page):
                 items = [e.item for e in entries if e.item is not None]
-                if items:
-                    yield Page(items)
-        marks["reviews"] = walk.value()
-        yield Page([], dump_bookmark(marks))
+                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                if items or unreadable:
+                    yield Page(items, stream="reviews", unreadable=unreadable)
+        yield close_stream("reviews", walk.value())
+
+    def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
+        item = self._entry(payload).item
+        return [item] if item is not None else []
 
     def _reviews_page(self, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
         if cursor is not None and not cursor.isdigit():
@@ -86,6 +96,9 @@ class TrustpilotConnector(Connector):
         payload = self.api.request(
             "GET", f"/v1/private/business-units/{self.business_unit_id}/reviews", action="reading reviews",
             params={"page": page, "perPage": self.page_size, "orderBy": "createdat.desc"})
+        return self._read_reviews(payload, page)
+
+    def _read_reviews(self, payload: Any, page: int) -> tuple[list[Entry], Optional[str]]:
         reviews = need(payload, "reviews", list, "trustpilot reviews")
         # The consumer's e-mail and order id in the private answer are not kept (personal data).
         links = payload.get("links")
@@ -93,7 +106,9 @@ class TrustpilotConnector(Connector):
             more = any(isinstance(link, dict) and link.get("rel") == "next-page" for link in links)
         else:  # no links given: a full page may have more behind it (past the end, a page is empty)
             more = len(reviews) >= self.page_size
-        return [self._entry(raw) for raw in reviews], (str(page + 1) if more and reviews else None)
+        entries = read_entries(reviews, self._entry, payload=_without_personal_data,
+                               when=lambda raw: time_of(raw, "createdAt"))
+        return entries, (str(page + 1) if more and reviews else None)
 
     def _entry(self, raw: Any) -> Entry:
         where = "trustpilot review"
@@ -125,13 +140,30 @@ class TrustpilotConnector(Connector):
         return f"{review_id}/reply"
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
+        """The review's company reply (one at most) if the configured business user wrote it with
+        this text; another user's reply is for a person (ours would replace it)."""
         review_id = self._review_id(target)
         existing = self._company_reply(review_id, "looking for an earlier reply")
         if existing is None:
             return None
+        where = f"trustpilot ({self.name}): the reply to review {review_id}"
         if existing.get("authorBusinessUserId") != self.business_user_id:
-            raise ConnectorError(f"trustpilot review {review_id}: another business user replied; a person must decide")
-        return settle([(f"{review_id}/reply", str(existing.get("text") or ""))], text, f"trustpilot review {review_id}")
+            raise ReplyUnclear(f"{where}: another business user replied; a person must decide")
+        created: Optional[datetime]
+        try:
+            created = parse_time(existing.get("updatedAt") or existing.get("createdAt"), "trustpilot reply")
+        except MalformedPayload:
+            created = None
+        found = [BrandReply(f"{review_id}/reply", str(existing.get("text") or ""), created, exact=True)]
+        return our_reply(found, text, target.approved_at, complete=True, where=where)
+
+    def check_credentials(self) -> CredentialInfo:
+        """One review of the business unit (renews the access token on the way). Trustpilot says
+        at each renewal how long the new refresh token lasts (30 days)."""
+        self.api.request("GET", f"/v1/private/business-units/{self.business_unit_id}/reviews",
+                         action="checking the credentials", params={"page": 1, "perPage": 1})
+        return CredentialInfo(f"business user {self.business_user_id} may read the reviews",
+                              expires_at=self.api.refresh_expires_at)
 
     def _company_reply(self, review_id: str, action: str, before_posting: bool = False) -> Optional[dict[str, Any]]:
         review = self.api.request("GET", f"/v1/private/reviews/{review_id}", action=action,
@@ -149,3 +181,10 @@ class TrustpilotConnector(Connector):
 
     def close(self) -> None:
         self.api.close()
+
+
+def _without_personal_data(raw: Any) -> Any:
+    """What quarantine keeps of an unreadable review: not the consumer's e-mail or order id."""
+    if not isinstance(raw, dict):
+        return raw
+    return {key: value for key, value in raw.items() if key not in ("consumerEmail", "referenceId", "referralEmail")}

@@ -9,6 +9,11 @@ threads are listed on their own). The community's own comments are not collected
 vk_api is used for the call and its error shape only: its own sleeping and retrying on
 "too many requests" is switched off (the daemon moves on and comes back), and it reads no
 config file from the working directory.
+
+One stream, `comments` (its bookmark holds the walk's mark and the posts' comment counts). A
+comment that cannot be read is handed over as unreadable with its post and thread, and the walk
+goes on past it; a wall post without a readable id is skipped (logged), one without a time is
+watched.
 """
 from __future__ import annotations
 
@@ -24,11 +29,11 @@ from vk_api.exceptions import TOO_MANY_RPS_CODE, ApiError, ApiHttpError, Captcha
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need, now_utc,
-                                optional_int, parse_time)
-from connectors._reconcile import settle
-from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError, MalformedPayload, Page,
-                             PostRejected, RateLimited, ReplyTarget, Secrets)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+                                now_utc, optional_int, parse_time, read_entries, time_of)
+from connectors._reconcile import BrandReply, our_reply
+from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError, CredentialInfo,
+                             MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget, Secrets)
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +88,15 @@ class VKConnector(Connector):
 
     # --- collect ---------------------------------------------------------------------------
 
-    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
-        marks = load_bookmark(bookmark, self.name)
-        walk = StreamWalk(marks.get("comments"), floor_time=backfill_floor(self.backfill_days),
-                          max_pages=self.max_pages, where="vk comments")
-        known = marks.get("counts") if isinstance(marks.get("counts"), dict) else {}
+    def collect_streams(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        yield from isolated("comments", self._collect_comments(bookmarks), self.name)
+
+    def _collect_comments(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        value = load_stream(bookmarks, "comments", self.name)
+        walk = StreamWalk(value, floor_time=backfill_floor(self.backfill_days),
+                          max_pages=self.max_pages, where=f"source {self.name}: vk comments")
+        stored = value.get("counts") if isinstance(value, dict) else None
+        known = stored if isinstance(stored, dict) else {}
         posts = self._recent_posts()
         fresh = [post_id for post_id, count in posts.items() if count and known.get(post_id) != count]
         finished: set[str] = set()
@@ -95,17 +104,28 @@ class VKConnector(Connector):
             fetch = lambda cursor, post_id=post_id: self._comments_page(post_id, cursor, walk.floor.is_behind)  # noqa: E731
             for entries in walk.walk(post_id, fetch):
                 items = [e.item for e in entries if e.item is not None]
-                if items:
-                    yield Page(items)
+                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                if items or unreadable:
+                    yield Page(items, stream="comments", unreadable=unreadable)
             if post_id not in walk.left:
                 finished.add(post_id)
         # A post's count moves on only once its comments are read to the end; a post not read this
         # run (a resumed run reads only the unfinished ones) keeps its old count and is read later.
         counts = {post_id: count if post_id in finished or post_id not in fresh else known.get(post_id)
                   for post_id, count in posts.items()}
-        marks["counts"] = {post_id: count for post_id, count in counts.items() if count is not None}
-        marks["comments"] = walk.value()
-        yield Page([], dump_bookmark(marks))
+        yield close_stream("comments", {**(walk.value() or {}),
+                                        "counts": {k: v for k, v in counts.items() if v is not None}})
+
+    def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
+        """`payload`: the comment with its post, its thread's top comment and its author's name."""
+        where = "quarantined vk comment"
+        post_id = need(payload, "post_id", str, where)
+        top = payload.get("top")
+        author = payload.get("author")
+        names = {payload["comment"].get("from_id"): author} \
+            if isinstance(author, str) and isinstance(payload.get("comment"), dict) else {}
+        entry = self._entry(payload.get("comment"), post_id, top if isinstance(top, str) else None, names)
+        return [entry.item] if entry is not None and entry.item is not None else []
 
     def _recent_posts(self) -> dict[str, int]:
         """Post id -> comment count, for the community's posts of the last `lookback_days`."""
@@ -117,12 +137,15 @@ class VKConnector(Connector):
                                               "filter": "all"}, "reading the community wall")
             items = need(payload, "items", list, "vk wall")
             for raw in items:
-                post_id = need(raw, "id", str, "vk wall post")
-                posted = parse_time(need(raw, "date", int, f"vk wall post {post_id}"), "vk wall post")
-                if posted < since and not raw.get("is_pinned"):  # VK lists a pinned post first, whatever
-                    return posts                                  # its age; it stays watched while pinned
+                post_id = raw.get("id") if isinstance(raw, dict) else None
+                if isinstance(post_id, bool) or not isinstance(post_id, (int, str)) or not str(post_id).isdigit():
+                    log.warning("source %s: a vk wall post without a readable id is skipped", self.name)
+                    continue
+                posted = time_of(raw, "date")  # a post without a time is watched, whatever its age
+                if posted is not None and posted < since and not raw.get("is_pinned"):  # VK lists a pinned
+                    return posts                 # post first, whatever its age; it stays watched while pinned
                 comments = raw.get("comments") if isinstance(raw.get("comments"), dict) else {}
-                posts[post_id] = optional_int(comments, "count")
+                posts[str(post_id)] = optional_int(comments, "count")
             offset += len(items)
             if not items or offset >= optional_int(payload, "count"):
                 return posts
@@ -139,20 +162,37 @@ class VKConnector(Connector):
             "owner_id": self.owner_id, "post_id": post_id, "offset": offset, "count": self.page_size,
             "sort": "desc", "thread_items_count": THREAD_ITEMS, "extended": 1, "need_likes": 1,
             "preview_length": 0}, "reading comments")
+        return self._read_comments(payload, post_id, offset, behind)
+
+    def _read_comments(self, payload: Any, post_id: str, offset: int,
+                       behind: Callable[[datetime], bool]) -> tuple[list[Entry], Optional[str]]:
+        """A page of a post's comments with their threads (longer threads are listed here)."""
         comments = need(payload, "items", list, f"vk comments on {post_id}")
         names = _names(payload)
-        entries: list[Optional[Entry]] = []
+        entries = self._read(comments, post_id, None, names)
         for raw in comments:
-            entries.append(self._entry(raw, post_id, None, names))
-            thread = raw.get("thread") if isinstance(raw, dict) and isinstance(raw.get("thread"), dict) else {}
+            top = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(top, bool) or not isinstance(top, int):
+                continue  # unreadable itself (quarantined with its thread); nothing to ask for
+            thread = raw.get("thread") if isinstance(raw.get("thread"), dict) else {}
             replies = thread.get("items") if isinstance(thread.get("items"), list) else []
             if optional_int(thread, "count") > len(replies):
-                replies = [r for page in self._thread(post_id, str(raw["id"]), names, "reading a thread",
+                replies = [r for page in self._thread(post_id, str(top), names, "reading a thread",
                                                       pages=self.max_pages, behind=behind) for r in page]
-            entries.extend(self._entry(reply, post_id, str(raw["id"]), names) for reply in replies)
+            entries.extend(self._read(replies, post_id, str(top), names))
         total = optional_int(payload, "current_level_count") or optional_int(payload, "count")
         following = offset + len(comments)
-        return [e for e in entries if e is not None], (str(following) if comments and following < total else None)
+        return entries, (str(following) if comments and following < total else None)
+
+    def _read(self, raws: list[Any], post_id: str, top: Optional[str], names: dict[int, str]) -> list[Entry]:
+        """Entries of comments (or of one thread's replies); an unreadable one keeps what
+        `read_item` needs: its post, its thread and its author's name."""
+        def payload(raw: Any) -> dict[str, Any]:
+            author = raw.get("from_id") if isinstance(raw, dict) else None
+            return {"post_id": post_id, "top": top, "comment": raw,
+                    "author": names.get(author) if isinstance(author, int) else None}
+        return read_entries(raws, lambda raw: self._entry(raw, post_id, top, names), payload=payload,
+                            when=lambda raw: time_of(raw, "date"))
 
     def _thread(self, post_id: str, top: str, names: dict[int, str], action: str, *, pages: int = LIST_PAGES,
                 behind: Optional[Callable[[datetime], bool]] = None) -> Iterator[list[Any]]:
@@ -168,8 +208,8 @@ class VKConnector(Connector):
             offset += len(items)
             if not items or offset >= optional_int(payload, "count"):
                 return
-            oldest = items[-1].get("date") if isinstance(items[-1], dict) else None
-            if behind is not None and isinstance(oldest, int) and behind(parse_time(oldest, "vk reply")):
+            oldest = time_of(items[-1], "date")
+            if behind is not None and oldest is not None and behind(oldest):
                 return
 
     def _entry(self, raw: Any, post_id: str, top: Optional[str], names: dict[int, str]) -> Optional[Entry]:
@@ -207,15 +247,35 @@ class VKConnector(Connector):
         return str(result["comment_id"])
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        """The community's comments in the target's thread that answer exactly the target."""
+        """The community's comments in the target's thread; VK names the comment each answers
+        (`reply_to_comment`), so only those answering the target itself count."""
         post_id, comment_id, top = self._where(target)
-        ours = []
+        found: list[BrandReply] = []
+        pages = 0
+        complete = False
         for page in self._thread(post_id, top, {}, "looking for an earlier reply"):
+            pages += 1
             for raw in page:
-                if isinstance(raw, dict) and raw.get("from_id") == self.owner_id and raw.get("id") \
-                        and str(raw.get("reply_to_comment")) == comment_id and not raw.get("deleted"):
-                    ours.append((str(raw["id"]), str(raw.get("text") or "")))
-        return settle(ours, text, f"vk comment {comment_id}")
+                if not isinstance(raw, dict) or raw.get("from_id") != self.owner_id or not raw.get("id") \
+                        or raw.get("deleted"):
+                    continue
+                if str(raw.get("reply_to_comment") or top) != comment_id:  # (an answer to the top may omit it)
+                    continue  # VK names the comment it answers: another one's
+                found.append(BrandReply(str(raw["id"]), str(raw.get("text") or ""), time_of(raw, "date"), exact=True))
+            if len(page) < 100:
+                complete = True
+        return our_reply(found, text, target.approved_at, complete=complete or pages < LIST_PAGES,
+                         where=f"vk ({self.name}): the reply to comment {comment_id}")
+
+    def check_credentials(self) -> CredentialInfo:
+        """groups.getById: the token works and the community is the configured one. A token with
+        the `offline` scope does not expire; VK does not say otherwise to a community token."""
+        result = self._call("groups.getById", {"group_id": self.group_id}, "checking the credentials")
+        groups = result.get("groups") if isinstance(result, dict) else result  # 5.199: {"groups": [...]}
+        group = groups[0] if isinstance(groups, list) and groups and isinstance(groups[0], dict) else {}
+        if str(group.get("id")) != self.group_id:
+            raise ConnectorError(f"VK did not return the community {self.group_id} for this token")
+        return CredentialInfo(f"community {group.get('name') or self.group_id}")
 
     @staticmethod
     def _where(target: ReplyTarget) -> tuple[str, str, str]:
@@ -283,11 +343,16 @@ class VKConnector(Connector):
 def _names(payload: Any) -> dict[int, str]:
     """Author id -> display name, from an extended answer's profiles (users) and groups."""
     names: dict[int, str] = {}
-    for profile in payload.get("profiles") or [] if isinstance(payload, dict) else []:
+    for profile in _listed(payload, "profiles"):
         if isinstance(profile, dict) and isinstance(profile.get("id"), int):
             full = f"{profile.get('first_name') or ''} {profile.get('last_name') or ''}".strip()
             names[profile["id"]] = full or str(profile.get("screen_name") or profile["id"])
-    for group in payload.get("groups") or [] if isinstance(payload, dict) else []:
+    for group in _listed(payload, "groups"):
         if isinstance(group, dict) and isinstance(group.get("id"), int):
             names[-group["id"]] = str(group.get("name") or group.get("screen_name") or group["id"])
     return names
+
+
+def _listed(payload: Any, key: str) -> list[Any]:
+    value = payload.get(key) if isinstance(payload, dict) else None
+    return value if isinstance(value, list) else []

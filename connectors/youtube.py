@@ -9,6 +9,9 @@ reply could post it twice.
 
 Replies are read from the threads on the pages a run reads (the newest threads): up to five come
 with the thread, more are listed per thread. The channel's own comments are not collected.
+
+One stream, `comments` (its bookmark holds the walk's mark and the threads' reply counts). A
+thread or a reply that cannot be read is handed over as unreadable and the walk goes on past it.
 """
 from __future__ import annotations
 
@@ -28,11 +31,11 @@ from google.oauth2.credentials import Credentials
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, dump_bookmark, load_bookmark, need, now_utc,
-                                optional_int, parse_time)
-from connectors._reconcile import settle
-from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError, MalformedPayload, Page,
-                             PostRejected, RateLimited, ReplyTarget, Secrets)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+                                now_utc, optional_int, parse_time, read_entries, time_of)
+from connectors._reconcile import ThreadComment, our_reply, thread_replies
+from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError, CredentialInfo,
+                             MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget, Secrets)
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,6 @@ class YouTubeConnector(Connector):
                  max_pages: int, backfill_days: int, timeout: float, client_id: str, client_secret: str,
                  refresh_token: str):
         super().__init__(name)
-        self._known_counts: dict[str, int] = {}
-        self._seen_counts: dict[str, int] = {}
         self.channel_id = channel_id
         self.page_size = page_size
         self.max_pages = max_pages
@@ -106,49 +107,77 @@ class YouTubeConnector(Connector):
 
     # --- collect ---------------------------------------------------------------------------
 
-    def collect(self, bookmark: Optional[str]) -> Iterator[Page]:
-        marks = load_bookmark(bookmark, self.name)
-        walk = StreamWalk(marks.get("comments"), floor_time=backfill_floor(self.backfill_days),
-                          max_pages=self.max_pages, where="youtube comments")
+    def collect_streams(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        yield from isolated("comments", self._collect_comments(bookmarks), self.name)
+
+    def _collect_comments(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
+        value = load_stream(bookmarks, "comments", self.name)
+        walk = StreamWalk(value, floor_time=backfill_floor(self.backfill_days),
+                          max_pages=self.max_pages, where=f"source {self.name}: youtube comments")
         # Reply counts of the threads read last time: a thread with more replies than come inline
         # is listed whole (1 quota unit a page) only when its count changed.
-        known = marks.get("reply_counts")
-        self._known_counts = {k: v for k, v in known.items() if isinstance(v, int)} if isinstance(known, dict) else {}
-        self._seen_counts: dict[str, int] = {}
+        stored = value.get("reply_counts") if isinstance(value, dict) else None
+        known = {k: v for k, v in stored.items() if isinstance(v, int)} if isinstance(stored, dict) else {}
+        seen: dict[str, int] = {}
+        fetch = lambda cursor: self._threads_page(cursor, known, seen)  # noqa: E731
         for listing in walk.listings(["threads"]):  # one listing; its cursor is YouTube's pageToken
-            for entries in walk.walk(listing, self._threads_page):
+            for entries in walk.walk(listing, fetch):
                 items = [e.item for e in entries if e.item is not None]
-                if items:
-                    yield Page(items)
-        marks["comments"] = walk.value()
-        marks["reply_counts"] = self._seen_counts
-        yield Page([], dump_bookmark(marks))
+                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                if items or unreadable:
+                    yield Page(items, stream="comments", unreadable=unreadable)
+        yield close_stream("comments", {**(walk.value() or {}), "reply_counts": seen})
 
-    def _threads_page(self, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
+    def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
+        """`payload`: a thread as listed (its top comment), or a reply with its thread and video."""
+        if isinstance(payload, dict) and "reply" in payload:
+            entry = self._entry(payload["reply"], need(payload, "thread_id", str, "quarantined youtube reply"),
+                                str(payload.get("video_id") or ""))
+        else:
+            entry = self._top_entry(payload)
+        return [entry.item] if entry.item is not None else []
+
+    def _threads_page(self, cursor: Optional[str], known: Mapping[str, int],
+                      seen: dict[str, int]) -> tuple[list[Entry], Optional[str]]:
         args: dict[str, Any] = dict(part="snippet,replies", allThreadsRelatedToChannelId=self.channel_id,
                                     order="time", maxResults=self.page_size, textFormat="plainText")
         if cursor:
             args["pageToken"] = cursor
         payload = self._call(lambda: self.api.commentThreads().list(**args).execute(), "reading comment threads")
-        threads = need(payload, "items", list, "youtube comment threads")
-        entries: list[Entry] = []
-        for raw in threads:
-            entries.extend(self._thread_entries(raw))
-        return entries, (payload.get("nextPageToken") or None)
+        return self._read_threads(payload, known, seen)
 
-    def _thread_entries(self, raw: Any) -> list[Entry]:
+    def _read_threads(self, payload: Any, known: Mapping[str, int],
+                      seen: dict[str, int]) -> tuple[list[Entry], Optional[str]]:
+        """A page of comment threads: their top comments and replies (longer threads listed here)."""
+        threads = need(payload, "items", list, "youtube comment threads")
+        next_token = payload.get("nextPageToken") or None
+        if next_token is not None and not isinstance(next_token, str):
+            raise MalformedPayload("youtube comment threads: 'nextPageToken' is not a string")
+        entries = read_entries(threads, self._top_entry, when=lambda raw: time_of(_top_snippet(raw), "publishedAt"))
+        for raw in threads:
+            thread_id = raw.get("id") if isinstance(raw, dict) else None
+            snippet = raw.get("snippet") if isinstance(raw, dict) else None
+            if not isinstance(thread_id, str) or not thread_id or not isinstance(snippet, dict):
+                continue  # unreadable itself (quarantined with its inline replies)
+            video_id = str(snippet.get("videoId") or "")
+            total = optional_int(snippet, "totalReplyCount")
+            inline = raw["replies"].get("comments") if isinstance(raw.get("replies"), dict) else None
+            replies = inline if isinstance(inline, list) else []
+            if total > len(replies) and known.get(thread_id) != total:
+                replies = [r for page, _ in self._replies(thread_id, "reading replies", self.max_pages) for r in page]
+            seen[thread_id] = total
+            entries.extend(read_entries(
+                replies, lambda reply, t=thread_id, v=video_id: self._entry(reply, t, v),
+                payload=lambda reply, t=thread_id, v=video_id: {"reply": reply, "thread_id": t, "video_id": v},
+                when=lambda reply: time_of(reply.get("snippet"), "publishedAt")))
+        return entries, next_token
+
+    def _top_entry(self, raw: Any) -> Entry:
         where = "youtube comment thread"
         thread_id = need(raw, "id", str, where)
         snippet = need(raw, "snippet", dict, f"{where} {thread_id}")
         top = need(snippet, "topLevelComment", dict, f"{where} {thread_id}")
-        video_id = str(snippet.get("videoId") or "")
-        total = optional_int(snippet, "totalReplyCount")
-        inline = (raw.get("replies") or {}).get("comments") if isinstance(raw.get("replies"), dict) else None
-        replies = inline if isinstance(inline, list) else []
-        if total > len(replies) and self._known_counts.get(thread_id) != total:
-            replies = [r for page in self._replies(thread_id, "reading replies", self.max_pages) for r in page]
-        self._seen_counts[thread_id] = total
-        return [self._entry(top, thread_id, video_id, total)] + [self._entry(r, thread_id, video_id) for r in replies]
+        return self._entry(top, thread_id, str(snippet.get("videoId") or ""), optional_int(snippet, "totalReplyCount"))
 
     def _entry(self, raw: Any, thread_id: str, video_id: str, replies: int = 0) -> Entry:
         where = f"youtube comment in thread {thread_id}"
@@ -171,15 +200,17 @@ class YouTubeConnector(Connector):
             extra={"reply_object": thread_id, "video_id": video_id, "published_at": published.isoformat()})
         return Entry(published, comment_id, item)
 
-    def _replies(self, thread_id: str, action: str, pages: int = LIST_PAGES) -> Iterator[list[Any]]:
+    def _replies(self, thread_id: str, action: str, pages: int = LIST_PAGES) -> Iterator[tuple[list[Any], bool]]:
+        """A thread's replies, page by page, each with whether more follow."""
         cursor: Optional[str] = None
         for _ in range(pages):
             args: dict[str, Any] = dict(part="snippet", parentId=thread_id, maxResults=100, textFormat="plainText")
             if cursor:
                 args["pageToken"] = cursor
             payload = self._call(lambda: self.api.comments().list(**args).execute(), action)
-            yield need(payload, "items", list, f"youtube replies of {thread_id}")
+            items = need(payload, "items", list, f"youtube replies of {thread_id}")
             cursor = payload.get("nextPageToken") or None
+            yield items, bool(cursor)
             if not cursor:
                 return
 
@@ -196,23 +227,36 @@ class YouTubeConnector(Connector):
         return result["id"]
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
-        """The channel's replies in the target's thread posted after the target (YouTube does not
-        record which reply of a thread a reply answers)."""
+        """The channel's replies in the target's thread. YouTube nests one level and does not
+        record which comment of the thread a reply answers: as on Facebook, only the position in
+        time tells (`connectors._reconcile.thread_replies`)."""
         thread = self._thread_of(target)
-        since = (target.extra or {}).get("published_at")
-        after = parse_time(since, "stored comment") if isinstance(since, str) else None
-        ours = []
-        for page in self._replies(thread, "looking for an earlier reply"):
+        comments: list[ThreadComment] = []
+        more = False
+        for page, more in self._replies(thread, "looking for an earlier reply"):
             for raw in page:
-                snippet = raw.get("snippet") if isinstance(raw, dict) and isinstance(raw.get("snippet"), dict) else {}
+                snippet = raw.get("snippet") if isinstance(raw, dict) and isinstance(raw.get("snippet"), dict) else None
+                if snippet is None or not raw.get("id"):
+                    continue
                 author = snippet.get("authorChannelId") if isinstance(snippet.get("authorChannelId"), dict) else {}
-                if author.get("value") != self.channel_id or not raw.get("id"):
-                    continue
-                published = snippet.get("publishedAt")
-                if after is not None and isinstance(published, str) and parse_time(published, "reply") < after:
-                    continue
-                ours.append((str(raw["id"]), str(snippet.get("textOriginal") or snippet.get("textDisplay") or "")))
-        return settle(ours, text, f"youtube thread {thread}")
+                comments.append(ThreadComment(
+                    str(raw["id"]), str(snippet.get("textOriginal") or snippet.get("textDisplay") or ""),
+                    time_of(snippet, "publishedAt"), author.get("value") == self.channel_id, thread))
+        return our_reply(thread_replies(comments, target, thread), text, target.approved_at,
+                         complete=not more,
+                         where=f"youtube ({self.name}): the reply to {target.external_id}")
+
+    def check_credentials(self) -> CredentialInfo:
+        """channels.list mine=true (1 quota unit; renews the access token on the way): the token
+        is the configured channel's. Google does not say when a refresh token ends."""
+        payload = self._call(lambda: self.api.channels().list(part="id", mine=True).execute(),
+                             "checking the credentials")
+        channels = payload.get("items") if isinstance(payload, dict) else None
+        ids = [c.get("id") for c in channels or [] if isinstance(c, dict)]
+        if self.channel_id not in ids:
+            raise AuthExpired(f"YouTube: the token is not the channel {self.channel_id}'s; authorise the app "
+                              "again as the channel's owner")
+        return CredentialInfo(f"channel {self.channel_id}")
 
     @staticmethod
     def _thread_of(target: ReplyTarget) -> str:
@@ -282,3 +326,10 @@ def _next_quota_day() -> datetime:
     local = now_utc().astimezone(QUOTA_DAY)
     midnight = datetime.combine(local.date() + timedelta(days=1), time(0), QUOTA_DAY)
     return midnight.astimezone(now_utc().tzinfo)
+
+
+def _top_snippet(raw: Any) -> Any:
+    """The top comment's snippet of a thread as listed (None when the shape is not there)."""
+    snippet = raw.get("snippet") if isinstance(raw, dict) else None
+    top = snippet.get("topLevelComment") if isinstance(snippet, dict) else None
+    return top.get("snippet") if isinstance(top, dict) else None

@@ -10,14 +10,16 @@ from models.tables import (
     Draft,
     OutboxReply,
     Post,
+    QuarantinedItem,
     Source,
+    SourceStream,
     User,
     as_utc,
     utcnow,
 )
-from models.enums import DecisionAction, OutboxState, PostKind, PostStatus, Role
+from models.enums import DecisionAction, OutboxState, PostKind, PostStatus, QuarantineState, Role
 
 __all__ = [
-    "AuditEvent", "Assessment", "Decision", "Draft", "OutboxReply", "Post", "Source", "User",
-    "utcnow", "as_utc", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "Role",
+    "AuditEvent", "Assessment", "Decision", "Draft", "OutboxReply", "Post", "QuarantinedItem", "Source", "SourceStream", "User",
+    "utcnow", "as_utc", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "QuarantineState", "Role",
 ]

@@ -17,6 +17,7 @@ class PostStatus(StrEnum):
     posted = "posted"          # the reply is on the platform
     rejected = "rejected"      # a person decided not to answer with this draft
     escalated = "escalated"    # handed to legal or another team; no public reply from the queue
+    erased = "erased"          # erased on request or by retention (monitor/privacy.py); out of every queue
 
 
 class DecisionAction(StrEnum):
@@ -35,6 +36,14 @@ class OutboxState(StrEnum):
     failed = "failed"          # the platform refused it for sure (nothing was posted); a person decides
     needs_person = "needs_person"  # reconciliation could not tell; never retried automatically
     cancelled = "cancelled"    # a person withdrew it (never posted); the post is open again
+
+
+class QuarantineState(StrEnum):
+    """An unreadable item kept for a person."""
+
+    waiting = "waiting"        # not stored as a post; counted on the sources page
+    stored = "stored"          # a retry read it and stored the post
+    dropped = "dropped"        # a person decided it is not worth keeping
 
 
 class Role(StrEnum):

@@ -42,6 +42,51 @@ class Source(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class SourceStream(SQLModel, table=True):
+    """One stream of a source (X mentions, X search, a subreddit's comments, ...): its own
+    bookmark and health, so that one failing stream never holds the others back. A source whose
+    connector has no streams keeps its bookmark in `Source.bookmark` and has no rows here."""
+
+    __table_args__ = (UniqueConstraint("source_id", "stream", name="uq_sourcestream_source_stream"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    stream: str
+    # The stream's bookmark (JSON text, opaque to all but the connector); moved only in the
+    # transaction that stores what it covers.
+    bookmark: Optional[str] = Field(default=None, sa_column=Column(Text))
+    last_poll_at: Optional[datetime] = None
+    last_success_at: Optional[datetime] = None   # the stream was last read to its end
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    error_count: int = 0                         # consecutive failed runs of this stream
+    items_collected: int = 0
+
+
+class QuarantinedItem(SQLModel, table=True):
+    """An item a connector could not read, kept raw (capped, secrets scrubbed) with the error, so
+    that the stream moves past it and a person can look, retry after a fix, or drop it."""
+
+    __table_args__ = (UniqueConstraint("source_id", "digest", name="uq_quarantineditem_source_digest"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    platform: str
+    stream: Optional[str] = None
+    external_id: Optional[str] = None            # when the item still showed one
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    payload: str = Field(default="", sa_column=Column(Text, nullable=False))  # JSON, scrubbed, capped
+    payload_bytes: int = 0                       # the size before capping
+    truncated: bool = False                      # payload was cut: it cannot be re-read
+    digest: str                                  # of the whole payload: the same item is held once
+    state: str = Field(default="waiting", index=True)   # models.enums.QuarantineState
+    seen_count: int = 1                          # how many polls handed it over
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    resolved_at: Optional[datetime] = None
+    resolved_by: Optional[str] = None
+    post_id: Optional[int] = Field(default=None, foreign_key="post.id")  # stored by a retry
+
+
 class Post(SQLModel, table=True):
     """A public comment, mention, reply or review addressed to the brand."""
 
@@ -80,6 +125,8 @@ class Post(SQLModel, table=True):
     claimed_until: Optional[datetime] = None
     assigned_to: Optional[str] = None
     answered_at: Optional[datetime] = None       # first decision that answers it (approve/escalate/reject)
+    # GDPR: texts and author erased (monitor/privacy.py); the row stays so the post is never collected anew.
+    erased_at: Optional[datetime] = None
 
 
 class Assessment(SQLModel, table=True):
@@ -153,7 +200,8 @@ class OutboxReply(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only record of who did what. Never updated, never deleted."""
+    """Append-only record of who did what. Never deleted; only erasure (monitor/privacy.py) blanks
+    the texts in `details`, keeping who did what, when."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)

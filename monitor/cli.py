@@ -7,7 +7,6 @@ Exit codes (scripts rely on them): 0 ok; 1 some work failed; 2 settings or usage
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -21,11 +20,11 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from monitor.db import DatabaseError
-from monitor.decisions import Actor
-from monitor.errors import MonitorError
-from monitor.queue import QueueFilter
-from monitor.settings import SettingsError, load_settings
+from monitor.errors import DatabaseError, MonitorError, SettingsError
+
+# Start-up time matters (approvers run `monitor approve` in a loop): the database layer, the
+# service, the models and the client libraries are imported inside the commands that use them
+# (`bench/cli_startup.py` measures it; a test keeps the heavy ones out of `import monitor.cli`).
 
 app = typer.Typer(help="Social media and review reply monitor: collect, flag, draft, approve, post.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -53,12 +52,13 @@ def _global(settings: Optional[str] = typer.Option(None, "--settings", "-s", hel
 @contextmanager
 def service(*, init: bool = True) -> Iterator[Any]:
     """A ready `Monitor`; every known failure becomes a message and an exit code, never a traceback."""
+    from monitor import logs
     from monitor.service import Monitor
+    from monitor.settings import load_settings
     monitor = None
     try:
         settings = load_settings(state.settings_path)
-        logging.basicConfig(level=settings.app.log_level, format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logs.configure(settings.app.log_level, settings.app.log_format)
         if state.demo:
             from monitor.demo import DemoEnvironment
             with DemoEnvironment(settings) as (demo_settings, environ):
@@ -96,7 +96,8 @@ def service(*, init: bool = True) -> Iterator[Any]:
             monitor.close()
 
 
-def actor(monitor: Any) -> Actor:
+def actor(monitor: Any) -> Any:
+    from monitor.decisions import Actor
     return Actor(name=state.actor or monitor.settings.app.user)
 
 
@@ -128,6 +129,11 @@ def poll(source: Optional[str] = typer.Option(None, "--source", help="Poll only 
             for r in results:
                 status = "[green]ok[/green]" if r.ok else f"[yellow]{escape(r.skipped or '')}[/yellow]" if r.skipped else f"[red]{escape(r.error or '')}[/red]"
                 console.print(f"{escape(r.source)}: {r.new} new, {r.updated} updated; {status}")
+                for stream, error in ({} if r.error else r.stream_errors).items():
+                    console.print(f"  [yellow]stream {escape(stream)} failed (the others went on): {escape(error)}[/yellow]")
+                if r.quarantined:
+                    console.print(f"  [yellow]{r.quarantined} unreadable item(s) held in quarantine: "
+                                  "monitor quarantine list[/yellow]")
             console.print(f"assessed {report.assessed}, flagged {report.flagged}, drafted {report.drafted}")
         if any(r.error for r in results):
             raise typer.Exit(1)
@@ -146,6 +152,7 @@ def demo(fresh: bool = typer.Option(True, help="Start from an empty demo databas
         for r in results:
             console.print(f"collected {r.new:>2} from {escape(r.source)}" + ("" if r.ok else f" [red]{escape(r.error or r.skipped or '')}[/red]"))
         console.print(f"assessed {report.assessed}, flagged {report.flagged}, drafted {report.drafted}\n")
+        from monitor.queue import QueueFilter
         print_queue(monitor.queue(QueueFilter()))
         console.print("\nNext: [bold]monitor --demo show ID[/bold], [bold]monitor --demo approve ID[/bold], "
                       "[bold]monitor --demo post[/bold], [bold]monitor --demo serve[/bold]")
@@ -193,6 +200,7 @@ def queue_command(status: str = typer.Option("open", help="open, approved, poste
     if status not in valid:
         errors.print(f"[red]error:[/red] --status must be one of {', '.join(sorted(valid))}")
         raise typer.Exit(2)
+    from monitor.queue import QueueFilter
     with service() as monitor:
         items = monitor.queue(QueueFilter(status=None if status == "all" else status, language=language,
                                           platform=platform, min_severity=min_severity, flagged_only=flagged, limit=limit))
@@ -361,21 +369,91 @@ def outbox_cancel(outbox_id: int, reason: str = typer.Option(..., "--reason")) -
         console.print(f"reply {outbox_id} withdrawn; the post is open again")
 
 
+quarantine_app = typer.Typer(help="Items a platform sent that could not be read: kept raw for a person, "
+                             "the rest of their stream went on.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(show_all: bool = typer.Option(False, "--all", help="Also items stored by a retry or dropped."),
+                    source: Optional[str] = typer.Option(None, "--source"),
+                    limit: int = typer.Option(200, min=1),
+                    as_json: bool = typer.Option(False, "--json")) -> None:
+    """Unreadable items waiting for a person, newest first."""
+    with service() as monitor:
+        rows = monitor.quarantine(() if show_all else ("waiting",), source=source, limit=limit)
+        if as_json:
+            emit_json(rows)
+            return
+        table = Table(title=f"Quarantine ({len(rows)})")
+        for name in ("id", "source", "stream", "item", "state", "seen", "first seen", "error"):
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(str(row["id"]), row["source"], row["stream"] or "", escape(row["external_id"] or ""),
+                          row["state"], str(row["seen_count"]), _time(row["first_seen_at"]), escape(row["error"]))
+        console.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(item_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+    """One quarantined item: why it could not be read, and the payload as it arrived (secrets scrubbed)."""
+    with service() as monitor:
+        row = monitor.quarantined_item(item_id)
+        if as_json:
+            emit_json(row)
+            return
+        console.print(f"#{row['id']} {row['source']} {row['stream'] or ''} {escape(row['external_id'] or '')} "
+                      f"[{row['state']}] seen {row['seen_count']}x since {_time(row['first_seen_at'])}")
+        console.print(f"error: {escape(row['error'])}")
+        if row["truncated"]:
+            console.print(f"payload cut at its first characters ({row['payload_bytes']} bytes arrived)")
+        try:
+            pretty = json.dumps(json.loads(row["payload"]), ensure_ascii=False, indent=2)
+        except ValueError:
+            pretty = row["payload"]
+        console.print(escape(pretty), markup=False, highlight=False)
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(item_id: int) -> None:
+    """Read the stored payload again (after a fix of the connector) and store the post."""
+    with service() as monitor:
+        result = monitor.retry_quarantined(item_id, actor(monitor))
+        if not result.stored:
+            errors.print(f"item {item_id} still cannot be read: {escape(result.error or '')}")
+            raise typer.Exit(1)
+        console.print(f"item {item_id} read and stored" + (f" as post {result.post_id}" if result.post_id else
+                                                           " (nothing to answer in it)"))
+
+
+@quarantine_app.command("drop")
+def quarantine_drop(item_id: int, reason: str = typer.Option(..., "--reason")) -> None:
+    """Give up on an item (it stays listed with --all; handing it over again does not bring it back)."""
+    with service() as monitor:
+        monitor.drop_quarantined(item_id, actor(monitor), reason)
+        console.print(f"item {item_id} dropped")
+
+
 @app.command()
 def sources(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Each source's health: last poll, next poll, last error, rate limit, re-authorisation."""
+    """Each source's health: last poll, next poll, last error, rate limit, re-authorisation,
+    failing streams and unreadable items waiting in quarantine."""
     with service() as monitor:
         rows = monitor.sources()
         if as_json:
             emit_json(rows)
             return
         table = Table(title="Sources")
-        for name in ("name", "platform", "enabled", "last poll", "next poll", "rate-limited until", "reauth", "last error"):
+        for name in ("name", "platform", "enabled", "last poll", "next poll", "rate-limited until", "reauth",
+                     "quarantined", "last error"):
             table.add_column(name, overflow="fold")
         for row in rows:
+            failing = [f"{s['stream']}: {s['last_error']}" for s in row["streams"] if s["last_error"]]
             table.add_row(row["name"], row["platform"], "yes" if row["enabled"] and row["configured"] else "no",
                           _time(row["last_poll_at"]), _time(row["next_poll_at"]), _time(row["rate_limited_until"]),
-                          "[red]needed[/red]" if row["needs_reauth"] else "", escape(row["last_error"] or ""))
+                          "[red]needed[/red]" if row["needs_reauth"] else "",
+                          f"[red]{row['quarantined']}[/red]" if row["quarantined"] else "0",
+                          escape("; ".join(filter(None, [row["last_error"], *failing]))))
         console.print(table)
 
 
@@ -404,16 +482,20 @@ def stats(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 def _mount_features() -> None:
-    """Sub-commands that live beside their feature: model, drafts, daemon, serve, users."""
+    """Sub-commands that live beside their feature: model, drafts, fakes, daemon, serve, users."""
     from monitor.analysis.cli import app as model_app
     from monitor.daemon.cli import register as register_daemon
     from monitor.drafting.cli import app as drafts_app
+    from monitor.fakes.cli import app as fakes_app
     from monitor.web.cli import register as register_web
 
     app.add_typer(model_app, name="model")
     app.add_typer(drafts_app, name="drafts")
+    app.add_typer(fakes_app, name="fakes")
     register_daemon(app)
     register_web(app)
+    from monitor.admin_cli import register as register_admin
+    register_admin(app)
 
 
 _mount_features()

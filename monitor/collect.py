@@ -5,21 +5,29 @@ last error); they never escape as tracebacks.
 
 `SourcePoll` is the same poll taken one page at a time, so that the daemon can interleave
 sources (a huge backlog on one never keeps another's new posts waiting) and stop between pages.
+
+A connector with streams (`Connector.has_streams`) gets one bookmark per stream (`SourceStream`
+rows) and each stream's health is kept there: a stream that fails is recorded and the others go
+on; only when every stream that ran failed (or the whole source is rate-limited or needs a new
+token) is the source failing. Unreadable items arrive with their page and are quarantined in its
+transaction (`monitor.quarantine`).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterator, Optional
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from connectors._http import scrub  # the connectors' own secret scrubber
-from connectors.base import AuthExpired, CollectedItem, Connector, ConnectorError, Page, RateLimited
-from models import Source, as_utc, utcnow
-from monitor import audit
+from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError, Page, RateLimited,
+                             split_bookmark)
+from models import Source, SourceStream, as_utc, utcnow
+from monitor import audit, quarantine
 from monitor.db import Database, DatabaseError
 from monitor.store import store_items
 
@@ -38,6 +46,9 @@ class PollResult:
     needs_reauth: bool = False
     skipped: Optional[str] = None   # why the source was not polled at all
     complete: bool = True           # False: stopped between pages on purpose (more may be waiting)
+    quarantined: int = 0            # unreadable items newly held in quarantine
+    stream_errors: dict[str, str] = field(default_factory=dict)  # streams that failed (others went on)
+    streams_done: list[str] = field(default_factory=list)        # streams read to their end
 
     @property
     def ok(self) -> bool:
@@ -67,6 +78,8 @@ class SourcePoll:
         self._pages: Optional[Iterator[Page]] = None
         self._source_id: Optional[int] = None
         self._platform = ""
+        self._began = time.monotonic()
+        self._read: Counter[str] = Counter()   # items read, by kind (comment, reply, review...)
 
     @property
     def name(self) -> str:
@@ -80,10 +93,16 @@ class SourcePoll:
                 self.result.skipped = f"rate-limited until {as_utc(source.rate_limited_until):%Y-%m-%d %H:%M} UTC"
                 self.result.rate_limited_until = source.rate_limited_until
                 self.finished = True
+                log.info("poll %s (%s): skipped, %s", self.name, source.platform, self.result.skipped)
                 return False
             bookmark, self._source_id, self._platform = source.bookmark, source.id, source.platform
+            if self.connector.has_streams:
+                bookmarks = _stream_bookmarks(session, source)
         try:
-            self._pages = iter(self.connector.collect(bookmark))
+            if self.connector.has_streams:
+                self._pages = iter(self.connector.collect_streams(bookmarks))
+            else:
+                self._pages = iter(self.connector.collect(bookmark))
         except Exception as exc:  # a connector may fail before yielding anything
             self._failed(exc)
         return True
@@ -110,8 +129,15 @@ class SourcePoll:
             self._failed(exc)
             return False
         self.result.pages += 1
+        self._read.update(item.kind for item in page.items)
         self.result.new += stored.new
         self.result.updated += stored.updated
+        if page.error is not None:
+            self.result.stream_errors[page.stream or ""] = str(page.error)
+            log.warning("polling %s: stream %s failed, the other streams go on: %s", self.name, page.stream,
+                        page.error)
+        elif page.stream is not None and page.bookmark is not None and page.stream not in self.result.streams_done:
+            self.result.streams_done.append(page.stream)
         return True
 
     def _store(self, page: Page):
@@ -120,7 +146,11 @@ class SourcePoll:
             if self.lease_owner is not None and source.lease_owner != self.lease_owner:
                 raise LeaseLost(f"{self.name} is now polled by {source.lease_owner or 'nobody'}")
             stored = store_items(session, self._platform, self._source_id, page.items, self.due)
-            if page.bookmark is not None:
+            if page.unreadable:
+                self.result.quarantined += quarantine.hold(session, source, page.stream, page.unreadable)
+            if page.stream is not None:
+                _advance_stream(session, source, page, stored.new, self.now)
+            elif page.bookmark is not None:
                 source.bookmark = page.bookmark
             source.items_collected += stored.new
             session.add(source)
@@ -135,6 +165,7 @@ class SourcePoll:
         elif isinstance(exc, ConnectorError):
             result.error = str(exc)
         else:  # a connector bug must not stop the other sources; its text may hold a secret
+            from connectors._http import scrub  # the connectors' own scrubber (loads requests: only here)
             result.error = scrub(f"unexpected {type(exc).__name__} in the {self._platform} connector: {exc}")
             log.error("connector %s crashed: %s", self.name, result.error)
             log.debug("connector %s traceback", self.name, exc_info=(type(exc), exc, exc.__traceback__))
@@ -154,10 +185,54 @@ class SourcePoll:
             return self.result
         self.finished = True
         self.close()
+        result = self.result
+        if result.error is None and result.stream_errors and not result.streams_done:
+            # Every stream that ran failed: the source is failing (back-off, alerts), not just a stream.
+            result.error = "; ".join(f"{stream}: {error}" for stream, error in result.stream_errors.items())
         self.result.complete = complete or self.result.error is not None
         if self._source_id is not None:
             _record_health(self.db, self._source_id, self.result, self.now)
+        self._log_line()
         return self.result
+
+    def _log_line(self) -> None:
+        """One INFO line per poll: the source, what it read of each kind, what was new, how long."""
+        result = self.result
+        read = ", ".join(f"{count} {kind}" for kind, count in sorted(self._read.items())) or "nothing new"
+        outcome = ("failed (see the warning)" if result.error else
+                   "done" if result.complete else "paused between pages; more to read")
+        log.info("poll %s (%s): read %s; %d new, %d updated, %d page(s) in %.2f s; %s", self.name,
+                 self._platform or "?", read, result.new, result.updated, result.pages,
+                 time.monotonic() - self._began, outcome)
+
+
+def _stream_bookmarks(session, source: Source) -> dict[str, Optional[str]]:
+    """The source's bookmark per stream. A source still holding one combined bookmark (written
+    before its connector had streams) has it split into stream rows here, once."""
+    rows = list(session.exec(select(SourceStream).where(SourceStream.source_id == source.id)))
+    if not rows and source.bookmark:
+        for stream, value in split_bookmark(source.bookmark).items():
+            row = SourceStream(source_id=source.id, stream=stream, bookmark=value)
+            session.add(row)
+            rows.append(row)
+        source.bookmark = None
+        session.add(source)
+    return {row.stream: row.bookmark for row in rows}
+
+
+def _advance_stream(session, source: Source, page: Page, new: int, now: datetime) -> None:
+    """A stream's page: its bookmark and health move in the page's transaction."""
+    row = session.exec(select(SourceStream).where(SourceStream.source_id == source.id,
+                                                  SourceStream.stream == page.stream)).first()
+    if row is None:
+        row = SourceStream(source_id=source.id, stream=page.stream)
+    row.items_collected += new
+    if page.error is not None:
+        row.last_poll_at, row.last_error, row.error_count = now, str(page.error)[:2000], row.error_count + 1
+    elif page.bookmark is not None:
+        row.bookmark = page.bookmark
+        row.last_poll_at, row.last_success_at, row.last_error, row.error_count = now, now, None, 0
+    session.add(row)
 
 
 def poll_source(db: Database, source_name: str, connector: Connector,

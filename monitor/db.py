@@ -5,6 +5,7 @@ multi-worker deployment. Both run the same Alembic migrations.
 """
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -14,12 +15,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
+from monitor.errors import DatabaseError  # defined with the other errors: the CLI catches it without SQLAlchemy
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_MS = 10_000
-
-
-class DatabaseError(Exception):
-    """The database cannot be used (unreachable, locked, not writable); message names the cause."""
 
 
 def describe(url: str) -> str:
@@ -76,7 +75,11 @@ class Database:
             session.close()
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (idempotent; serialised across workers)."""
+        """Bring the schema to the newest revision (idempotent; serialised across workers).
+        A schema already there is seen with one query, without loading Alembic (every CLI
+        command starts with this)."""
+        if self._at_head():
+            return
         from alembic import command
         from alembic.config import Config
 
@@ -93,8 +96,37 @@ class Database:
         except SQLAlchemyError as exc:
             raise DatabaseError(f"migrating {describe(self.url)} failed: {type(exc).__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
 
+    def _at_head(self) -> bool:
+        head = head_revision()
+        if head is None:
+            return False
+        try:
+            with self.engine.connect() as connection:
+                found = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+        except SQLAlchemyError:  # no such table yet, or the database is away: Alembic says which
+            return False
+        return found == {head}
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the migration files' `revision` and
+    `down_revision` lines; None when that reading is not conclusive (Alembic then decides)."""
+    revisions: dict[str, tuple[str, ...]] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = re.search(r'^revision\s*(?::[^=]*)?=\s*["\']([^"\']+)["\']', source, re.M)
+        down = re.search(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", source, re.M)
+        if revision is None:
+            continue
+        if down is None:
+            return None
+        revisions[revision.group(1)] = tuple(re.findall(r'["\']([^"\']+)["\']', down.group(1)))
+    referenced = {parent for parents in revisions.values() for parent in parents}
+    heads = [revision for revision in revisions if revision not in referenced]
+    return heads[0] if len(heads) == 1 and referenced <= set(revisions) else None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -24,6 +24,10 @@ class SettingsError(Exception):
         self.message = message
 
 
+class DatabaseError(Exception):
+    """The database cannot be used (unreachable, locked, not writable); message names the cause."""
+
+
 class NotFound(MonitorError):
     exit_code = 3
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable, Collection, Optional
 
 from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 
-from connectors._http import scrub  # the connectors' own secret scrubber
+from connectors._reconcile import ReplyUnclear
 from connectors.base import AuthExpired, Connector, ConnectorError, PostRejected, RateLimited, ReplyTarget
-from models import OutboxReply, OutboxState, Post, PostStatus, utcnow
+from models import OutboxReply, OutboxState, Post, PostStatus, as_utc, utcnow
 from monitor import audit
 from monitor.db import Database
 from monitor.errors import Conflict, NotFound
@@ -81,17 +81,31 @@ def _finish(db: Database, outbox_id: int, state: OutboxState, *, worker: str, ac
             col(OutboxReply.worker) == worker).values(**values))
         row = session.get(OutboxReply, outbox_id)
         if changed.rowcount != 1:
-            log.warning("reply %s: late result %s ignored; the row is %s now", outbox_id, state.value, row.state)
+            log.warning("reply %s to post %s: late result %s ignored; the row is %s now", outbox_id, row.post_id,
+                        state.value, row.state)
             audit.record(session, actor, "outbox.late_result", row.post_id, outbox_id=outbox_id, result=state.value,
                          reply_id=reply_id, error=error, state_now=row.state)
             return False
+        post = session.get(Post, row.post_id)
         if reply_id is not None:
-            post = session.get(Post, row.post_id)
             post.status = PostStatus.posted.value
             session.add(post)
         audit.record(session, actor, f"outbox.{state.value}", row.post_id, outbox_id=outbox_id, reply_id=reply_id,
                      error=error, how=how or None)
-        return True
+    _log_outcome(f"reply {outbox_id} to post {row.post_id} ({post.platform})", state, error=error,
+                 reply_id=reply_id, how=how)
+    return True
+
+
+def _log_outcome(reply: str, state: OutboxState, *, error: Optional[str], reply_id: Optional[str], how: str) -> None:
+    """One line per outcome: what happened to which post, and why."""
+    if state == OutboxState.sent:
+        log.info("%s: %s %s", reply, "reconciled: already on the platform as" if how == "reconciled" else "sent as",
+                 reply_id)
+    elif state == OutboxState.pending:
+        log.info("%s: %s", reply, f"deferred: {error}" if error else how or "pending again")
+    else:
+        log.warning("%s: %s: %s", reply, state.value, error or how)
 
 
 def _this_machine() -> str:
@@ -108,6 +122,15 @@ def worker_identity(name: Optional[str] = None) -> str:
     """"[name@]host/pidns:pid": who claims an outbox row or a source lease. Rows of a worker named
     this way are released at once when its process is gone (see `worker_gone`)."""
     return f"{name + '@' if name else ''}{_this_machine()}:{os.getpid()}"
+
+
+def readable_worker(worker: Optional[str]) -> str:
+    """A worker identity as people read it ("name@host:pid"): the PID namespace, which only
+    tells machines apart, left out."""
+    if not worker:
+        return "nobody"
+    head, _, pid = worker.rpartition(":")
+    return f"{head.split('/', 1)[0]}:{pid}" if head else worker
 
 
 def worker_gone(worker: Optional[str]) -> bool:
@@ -136,13 +159,20 @@ def mark_stale_sending(db: Database, now: Optional[datetime] = None) -> int:
         workers = set(session.exec(select(OutboxReply.worker).where(
             col(OutboxReply.state) == OutboxState.sending.value)))
         gone = sorted(w for w in workers if worker_gone(w))
+        stale = (col(OutboxReply.state) == OutboxState.sending.value,
+                 or_(col(OutboxReply.sending_since).is_(None), col(OutboxReply.sending_since) < cutoff,
+                     col(OutboxReply.worker).in_(gone)))
+        rows = list(session.exec(select(OutboxReply.id, OutboxReply.post_id, OutboxReply.worker).where(*stale)))
+        if not rows:
+            return 0
         changed = session.execute(update(OutboxReply)
-                                  .where(col(OutboxReply.state) == OutboxState.sending.value,
-                                         or_(col(OutboxReply.sending_since).is_(None), col(OutboxReply.sending_since) < cutoff,
-                                             col(OutboxReply.worker).in_(gone)))
+                                  .where(col(OutboxReply.id).in_([r[0] for r in rows]), *stale)
                                   .values(state=OutboxState.uncertain.value, updated_at=utcnow(),
                                           last_error="the worker stopped while posting; checking the platform before anything else"))
-        return changed.rowcount
+    for outbox_id, post_id, worker in rows:
+        log.warning("reply %s to post %s: uncertain: %s stopped while posting it; the platform is checked "
+                    "before anything else", outbox_id, post_id, readable_worker(worker))
+    return changed.rowcount
 
 
 def send_approved(db: Database, connector_for: Callable[[Post], Connector], worker: str, *, limit: int = 100,
@@ -179,6 +209,7 @@ def _connector_or_defer(db, outbox_id: int, post: Post, connector_for, report: S
     try:
         return connector_for(post)
     except ConnectorUnavailable as exc:
+        log.warning("reply %s to post %s (%s): deferred: %s", outbox_id, post.id, post.platform, exc)
         report.deferred.append(outbox_id)
         report.errors[outbox_id] = str(exc)
         _note_error(db, outbox_id, str(exc))
@@ -203,6 +234,7 @@ def _send(db, outbox_id, connector_for, worker, report: SendReport, actor: str) 
         report.failed.append(outbox_id)
         report.errors[outbox_id] = str(exc)
     except Exception as exc:  # timeout, connection reset, bug: it may have been posted
+        from connectors._http import scrub  # the connectors' own scrubber (loads requests: only here)
         message = str(exc) if isinstance(exc, ConnectorError) else scrub(f"{type(exc).__name__}: {exc}")
         _finish(db, outbox_id, OutboxState.uncertain, worker=worker, actor=actor, error=message)
         report.uncertain.append(outbox_id)
@@ -220,9 +252,10 @@ def _reconcile(db, outbox_id, connector_for, worker, report: SendReport, actor: 
     if not _claim(db, outbox_id, OutboxState.uncertain, worker):
         return
     try:
-        existing = connector.find_reply(target_of(post), row.text)
-    except Exception as exc:
-        message = f"could not check the platform for an earlier reply ({exc}); a person must look"
+        existing = connector.find_reply(replace(target_of(post), approved_at=as_utc(row.created_at)), row.text)
+    except Exception as exc:  # ReplyUnclear: the platform cannot tell; anything else: we could not ask
+        message = (f"{exc}; a person must look" if isinstance(exc, ReplyUnclear) else
+                   f"could not check the platform for an earlier reply ({exc}); a person must look")
         _finish(db, outbox_id, OutboxState.needs_person, worker=worker, actor=actor, error=message)
         report.needs_person.append(outbox_id)
         report.errors[outbox_id] = message
@@ -255,6 +288,8 @@ def _person_changes(db: Database, outbox_id: int, allowed: Collection[str], acto
         if row.state not in allowed:
             raise Conflict(f"reply {outbox_id} is {row.state}; this needs one that is {' or '.join(allowed)}")
         audit.record(session, actor, f"outbox.{action}", row.post_id, outbox_id=outbox_id, was=row.state, **details)
+        log.info("reply %s to post %s: %s by %s (was %s)%s", outbox_id, row.post_id, action, actor, row.state,
+                 "".join(f"; {key}: {value}" for key, value in details.items()))
 
 
 def retry(db: Database, outbox_id: int, actor: str) -> None:

@@ -84,7 +84,7 @@ def _row(model: Any) -> dict[str, Any]:
 
 def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] = None) -> list[QueueItem]:
     now = now or utcnow()
-    query = select(Post)
+    query = select(Post).where(col(Post.erased_at).is_(None))     # erased posts (GDPR) are in no queue
     if filters.status:
         query = query.where(Post.status == filters.status)
     if filters.language:

@@ -11,10 +11,10 @@ from typing import Any, Mapping, Optional
 
 from sqlmodel import col, select
 
-from connectors import registry
+from connectors import connector_class, registry
 from connectors.base import CollectedItem, Connector
-from models import Draft, Post, PostStatus, Role, Source, as_utc, utcnow
-from monitor import assess, collect, decisions, drafts, outbox, queue, stats
+from models import Draft, Post, PostStatus, Role, Source, SourceStream, as_utc, utcnow
+from monitor import assess, collect, decisions, drafts, outbox, privacy, quarantine, queue, stats
 from monitor.db import Database
 from monitor.decisions import Actor
 from monitor.drafting.base import SafetyContext
@@ -63,6 +63,10 @@ class Monitor:
                     raise SettingsError(f"[[sources]] {name} platform",
                                         f"it collected posts from {row.platform!r}; a source cannot change platform "
                                         "once it has posts (give the new one a new name)")
+                if row.id is not None and row.platform != source.platform:  # the old platform's bookmarks mean nothing now
+                    row.bookmark = None
+                    for stream in session.exec(select(SourceStream).where(SourceStream.source_id == row.id)):
+                        session.delete(stream)
                 row.platform, row.enabled = source.platform, source.enabled
                 session.add(row)
             for name, row in existing.items():
@@ -95,12 +99,11 @@ class Monitor:
     def connector(self, source_name: str) -> Connector:
         if source_name not in self._connectors:
             source = self.settings.source(source_name)
-            classes = registry()
-            if source.platform not in classes:
+            cls = connector_class(source.platform)
+            if cls is None:
                 raise SettingsError(f"[[sources]] {source_name} platform",
-                                    f"unknown platform {source.platform!r}; known: {', '.join(sorted(classes))}")
-            self._connectors[source_name] = classes[source.platform].from_settings(source_name, source.options(),
-                                                                                   self.secrets)
+                                    f"unknown platform {source.platform!r}; known: {', '.join(sorted(registry()))}")
+            self._connectors[source_name] = cls.from_settings(source_name, source.options(), self.secrets)
         return self._connectors[source_name]
 
     def use_connector(self, source_name: str, connector: Connector) -> None:
@@ -176,12 +179,14 @@ class Monitor:
                              author_handle=post.author_handle, max_length=self._max_reply_length(post))
 
     def _max_reply_length(self, post: Post) -> Optional[int]:
-        """The platform's limit, from the source's connector (or its class when it cannot be built)."""
-        try:
-            return self.connector_for_post(post).max_reply_length
-        except (outbox.ConnectorUnavailable, SettingsError):
-            cls = registry().get(post.platform)
-            return cls.max_reply_length if cls else None
+        """The platform's limit: from the source's connector when one is in use, else from its
+        class (building a connector to approve a text would read secrets and open sessions)."""
+        with self.db.session() as session:
+            source = session.get(Source, post.source_id) if post.source_id else None
+        if source is not None and source.name in self._connectors:
+            return self._connectors[source.name].max_reply_length
+        cls = connector_class(post.platform)
+        return cls.max_reply_length if cls else None
 
     def check_text(self, post_id: int, text: str) -> list[dict[str, Any]]:
         with self.db.session() as session:
@@ -250,18 +255,81 @@ class Monitor:
         actor.require(Role.approver, Role.admin)
         outbox.cancel(self.db, outbox_id, actor.name, reason)
 
+    # ---- privacy (GDPR) ------------------------------------------------------------------------
+    def forget(self, platform: str, handle: str, actor: Actor) -> privacy.ErasureReport:
+        """Erase one person's posts, drafts, decisions' texts and audit texts (admin only)."""
+        actor.require(Role.admin)
+        with self.db.session() as session:
+            return privacy.forget_author(session, platform, handle, actor.name)
+
+    def apply_retention(self, actor: str = "retention") -> privacy.ErasureReport:
+        """Erase what is older than `[retention] days`, in batches; nothing when it is 0."""
+        total = privacy.ErasureReport()
+        days = self.settings.retention.days
+        while days:
+            with self.db.session() as session:
+                done = privacy.apply_retention(session, days, actor)
+            total.posts += done.posts
+            total.withdrawn += done.withdrawn
+            total.skipped = done.skipped
+            if len(done.posts) + len(done.skipped) < privacy.RETENTION_BATCH or not done.posts:
+                break
+        return total
+
+    # ---- readiness ----------------------------------------------------------------------------
+    def doctor(self) -> list["doctor.Check"]:
+        """Settings, database, model files, credentials, alerts, clock: one row each."""
+        from monitor import doctor
+        return doctor.run_checks(self)
+
+    # ---- backups ------------------------------------------------------------------------------
+    def backup(self, path: str, *, overwrite: bool = False) -> "backup.BackupReport":
+        from monitor import backup
+        return backup.backup(self.db, path, overwrite=overwrite)
+
+    def restore(self, path: str) -> "backup.BackupReport":
+        from monitor import backup
+        report = backup.restore(self.db, path)
+        self.sync_sources()
+        return report
+
     # ---- reporting ----------------------------------------------------------------------------
     def sources(self) -> list[dict[str, Any]]:
         intervals = {s.name: s.interval_seconds for s in self.settings.sources}
         with self.db.session() as session:
             rows = list(session.exec(select(Source).order_by(col(Source.name))))
+            streams: dict[int, list[dict[str, Any]]] = {}
+            for stream in session.exec(select(SourceStream).order_by(col(SourceStream.id))):
+                streams.setdefault(stream.source_id, []).append(
+                    queue._plain(stream.model_dump(exclude={"bookmark", "source_id", "id"})))
+            waiting = quarantine.waiting_counts(session)
         out = []
         for row in rows:
             item = row.model_dump(exclude={"bookmark"})
             item["configured"] = row.name in intervals
             item["interval_seconds"] = intervals.get(row.name)
+            item["streams"] = streams.get(row.id, [])
+            item["failing_streams"] = [s["stream"] for s in item["streams"] if s["last_error"]]
+            item["quarantined"] = waiting.get(row.id, 0)
             out.append(queue._plain(item))
         return out
+
+    # ---- quarantine ---------------------------------------------------------------------------
+    def quarantine(self, states: tuple[str, ...] = ("waiting",), *, source: Optional[str] = None,
+                   limit: int = 200) -> list[dict[str, Any]]:
+        return [queue._plain(row) for row in quarantine.list_items(self.db, states, source, limit)]
+
+    def quarantined_item(self, item_id: int) -> dict[str, Any]:
+        return queue._plain(quarantine.show(self.db, item_id))
+
+    def retry_quarantined(self, item_id: int, actor: Actor) -> quarantine.RetryResult:
+        """Read a quarantined item again with its source's connector (after a fix) and store it."""
+        actor.require(Role.approver, Role.admin)
+        return quarantine.retry(self.db, item_id, actor.name, self.connector, self.due)
+
+    def drop_quarantined(self, item_id: int, actor: Actor, reason: str) -> None:
+        actor.require(Role.approver, Role.admin)
+        quarantine.drop(self.db, item_id, actor.name, reason)
 
     def stats(self) -> dict[str, Any]:
         with self.db.session() as session:

@@ -39,6 +39,7 @@ class AppSettings(Section):
     timezone: str = "Europe/Warsaw"
     secrets_file: Optional[str] = None     # TOML file outside the repo: [section] key = "..."
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"   # json: one object per line (monitor/logformat.py)
 
     @field_validator("timezone")
     @classmethod
@@ -48,6 +49,13 @@ class AppSettings(Section):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Warsaw')")
         return value
+
+
+class RetentionSettings(Section):
+    """GDPR storage limitation: posts older than `days` are erased by the daemon (0: kept)."""
+
+    days: int = Field(default=0, ge=0, le=36500)
+    check_every_hours: float = Field(default=24, gt=0, le=24 * 7)
 
 
 class SourceSettings(Section):
@@ -73,6 +81,7 @@ class Settings(Section):
     alerts: AlertSettings = AlertSettings()
     sla: SlaSettings = SlaSettings()
     web: WebSettings = WebSettings()
+    retention: RetentionSettings = RetentionSettings()
     sources: list[SourceSettings] = []
     path: Optional[str] = Field(default=None, exclude=True)  # where these came from (None: defaults)
 

@@ -13,7 +13,6 @@ from typing import Optional
 
 import typer
 
-from monitor.analysis.corpus import SPLITS, CorpusError
 
 app = typer.Typer(help="Train and evaluate the flagging model (embedded heads).", no_args_is_help=True,
                   add_completion=False)
@@ -44,6 +43,7 @@ def train_command(
                                 "(measured, not shipped: see MODEL_CARD.md)."),
 ) -> None:
     """Rebuild the sentiment and anger heads from DATA (fixed seeds: same data, same heads)."""
+    from monitor.analysis.corpus import CorpusError
     from monitor.analysis.training import train
 
     try:
@@ -72,6 +72,7 @@ def eval_command(
 
     Rows labelled other than negative/neutral/positive are skipped.
     """
+    from monitor.analysis.corpus import SPLITS, CorpusError
     from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
     from monitor.analysis.evaluation import evaluate
 

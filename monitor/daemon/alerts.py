@@ -1,8 +1,12 @@
 """Tell a person at once: an alert for each critical post (severity at or above
 `[analysis] critical_threshold`), one reminder for posts that went past their due time.
 
-Channels follow apprise's shape: one small class per service, a `send()` that either delivers or
-raises `DeliveryError` with a reason safe to log (the webhook URL is a secret and never appears).
+Every channel is one apprise URL from `[alerts] urls` (Slack, Microsoft Teams, Telegram, Discord,
+Mattermost, e-mail, ntfy, a JSON endpoint and the rest apprise knows). A URL names its secrets
+as `${name}` placeholders, filled from `MONITOR_SECRET_ALERTS_<NAME>` or the secrets file; the
+filled values (and whatever apprise itself marks private in a URL) are scrubbed from every log
+line. A channel's `send()` either delivers or raises `DeliveryError` with a reason safe to log.
+
 Each delivery is recorded per post and channel in the audit log in the same transaction that
 sets `alerted_at`/`reminded_at`; on PostgreSQL the post's row stays locked while it is
 delivered, so two workers never alert the same post. A failed channel is retried on a later
@@ -11,31 +15,33 @@ pass (after `[alerts] retry_seconds`); it never stops the daemon.
 from __future__ import annotations
 
 import abc
-import json
+import hashlib
 import logging
-import smtplib
-import ssl
+import re
+import threading
 import time
-import urllib.error
-import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from typing import Callable, Optional
-from urllib.parse import urlsplit
+from typing import Callable, Iterator, Optional
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from connectors._http import install_log_scrubbing, register_secret, scrub
 from models import Assessment, AuditEvent, Post, as_utc, utcnow
 from monitor import audit
+from monitor.daemon.config import PLACEHOLDER
 from monitor.db import Database
+from monitor.logformat import log_context
 from monitor.settings import SecretStore, Settings, SettingsError
 
 log = logging.getLogger(__name__)
 ACTOR = "daemon"
 TEXT_LIMIT = 600          # characters of the post quoted in a message
 DIGEST_LIMIT = 25         # posts listed by name in one reminder
+_SPLIT = re.compile(r"[/:@?&=#%.]+")
 
 
 class DeliveryError(Exception):
@@ -45,101 +51,115 @@ class DeliveryError(Exception):
 @dataclass(frozen=True)
 class Message:
     subject: str
-    text: str                 # plain text (e-mail)
-    markdown: str             # Slack mrkdwn, already escaped
+    text: str                 # plain text; each service formats (and escapes) it its own way
 
 
 class Channel(abc.ABC):
-    name: str
+    name: str                 # stable across restarts: the audit's "alert.sent.<name>"
 
     @abc.abstractmethod
     def send(self, message: Message) -> None: ...
 
 
-class WebhookChannel(Channel):
-    """A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat: `{"text": ...}`).
+class _Reasons(logging.Handler):
+    """apprise reports why a send failed only in its log: keep this thread's warnings."""
 
-    Sent with the standard library on purpose: requests/urllib3 log each request's path at
-    DEBUG level, and a webhook's path is its secret."""
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self._local = threading.local()
 
-    name = "webhook"
+    def emit(self, record: logging.LogRecord) -> None:
+        bucket = getattr(self._local, "bucket", None)
+        if bucket is not None:
+            bucket.append(scrub(record.getMessage()))
 
-    def __init__(self, url: str, timeout: float):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SettingsError("secret alerts.webhook_url", "must be an http(s) URL")
-        self._url, self._timeout = url, timeout
+    @contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        self._local.bucket = []
+        try:
+            yield self._local.bucket
+        finally:
+            self._local.bucket = None
+
+
+_reasons = _Reasons()
+logging.getLogger("apprise").addHandler(_reasons)
+
+
+class AppriseChannel(Channel):
+    """One apprise URL. Its `name` (scheme and a fingerprint of the URL as written) is all that logs,
+    errors and the audit show of it."""
+
+    def __init__(self, name: str, plugin: object):
+        self.name, self._plugin = name, plugin
 
     def send(self, message: Message) -> None:
-        body = json.dumps({"text": message.markdown}).encode("utf-8")
-        request = urllib.request.Request(self._url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                response.read()
-        except urllib.error.HTTPError as exc:
-            raise DeliveryError(f"webhook answered HTTP {exc.code}") from None
-        except (OSError, ValueError) as exc:  # the exception text may quote the secret URL
-            raise DeliveryError(f"webhook unreachable ({type(exc).__name__})") from None
+        import apprise
+        with _reasons.capture() as reasons:
+            try:
+                ok = self._plugin.notify(body=message.text, title=message.subject,
+                                         notify_type=apprise.NotifyType.WARNING,
+                                         body_format=apprise.NotifyFormat.TEXT)
+            except Exception as exc:  # a plugin bug is a failed send, not a crashed daemon
+                raise DeliveryError(f"{self.name} crashed ({type(exc).__name__})") from None
+        if not ok:
+            why = "; ".join(r.strip().splitlines()[0][:200] for r in reasons if r.strip()) or "no reason given"
+            raise DeliveryError(f"{self.name}: {why}")
 
 
-class EmailChannel(Channel):
-    name = "email"
-
-    def __init__(self, *, host: str, port: int, security: str, sender: str, recipients: list[str],
-                 username: Optional[str], password: Optional[str], timeout: float):
-        self.host, self.port, self.security = host, port, security
-        self.sender, self.recipients = sender, recipients
-        self.username, self._password, self.timeout = username, password, timeout
-
-    def send(self, message: Message) -> None:
-        email = EmailMessage()
-        email["Subject"] = message.subject
-        email["From"] = self.sender
-        email["To"] = ", ".join(self.recipients)
-        email.set_content(message.text)
-        try:
-            if self.security == "tls":
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                          context=ssl.create_default_context())
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                if self.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
-                if self.username:
-                    client.login(self.username, self._password or "")
-                client.send_message(email)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP {self.host}:{self.port} failed ({type(exc).__name__}: "
-                                f"{_first_line(exc)})") from None
+def channel_name(template: str) -> str:
+    """The scheme and a fingerprint of the URL as written (placeholders, never secret values)."""
+    scheme = template.split("://", 1)[0] if "://" in template else "url"
+    scheme = re.sub(r"[^a-z0-9]", "", scheme.lower()) or "url"
+    return f"{scheme}-{hashlib.sha256(template.encode('utf-8')).hexdigest()[:6]}"
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [""])[0][:200]
+def fill_secrets(template: str, secrets: SecretStore) -> str:
+    """`${name}` -> the secret `alerts.name`. In the user:password part the value is
+    percent-encoded; elsewhere (tokens in the path) and as a whole URL (e.g. a native Slack or
+    Teams webhook URL) it is taken as written."""
+    scheme_end = template.find("://") + 3
+    authority_end = template.find("/", scheme_end) if template.find("/", scheme_end) != -1 else len(template)
+    userinfo_end = template.rfind("@", scheme_end, authority_end)
+
+    def one(match: re.Match) -> str:
+        value = secrets.require("alerts", match.group(1))
+        register_secret(value)
+        if match.start() < userinfo_end:
+            register_secret(quote(value, safe=""))
+            return quote(value, safe="")
+        return value
+    return PLACEHOLDER.sub(one, template)
 
 
 def build_channels(settings: Settings, secrets: SecretStore) -> list[Channel]:
-    """The configured channels; a missing secret is a settings error at start (exit 2)."""
+    """The configured channels; a missing secret or a URL apprise does not know is a settings
+    error at start (exit 2) that names the entry, never the URL's secrets."""
     alerts = settings.alerts
+    if not alerts.urls:
+        return []
+    import apprise
+    install_log_scrubbing(["apprise"])
     channels: list[Channel] = []
-    if alerts.slack_webhook:
-        channels.append(WebhookChannel(secrets.require("alerts", "webhook_url"), alerts.timeout_seconds))
-    if alerts.email_to:
-        password = secrets.require("alerts", "smtp_password") if alerts.smtp_username else None
-        channels.append(EmailChannel(host=alerts.smtp_host or "", port=alerts.smtp_port,
-                                     security=alerts.smtp_security, sender=alerts.email_from,
-                                     recipients=list(alerts.email_to), username=alerts.smtp_username,
-                                     password=password, timeout=alerts.timeout_seconds))
+    for number, template in enumerate(alerts.urls, start=1):
+        name = channel_name(template)
+        url = fill_secrets(template, secrets)
+        plugin = apprise.Apprise.instantiate(url)
+        if plugin is None:
+            raise SettingsError(f"[alerts] urls #{number} ({name})",
+                                "apprise does not understand this URL; see https://appriseit.com/services/ "
+                                "for the form of each service")
+        for token in set(_SPLIT.split(plugin.url())) - set(_SPLIT.split(plugin.url(privacy=True))):
+            register_secret(token)     # what the service itself calls private (tokens, passwords)
+        plugin.socket_connect_timeout = plugin.socket_read_timeout = alerts.timeout_seconds
+        plugin.request_rate_per_sec = min(plugin.request_rate_per_sec, alerts.pause_seconds)
+        channels.append(AppriseChannel(name, plugin))
+    if len({c.name for c in channels}) != len(channels):
+        raise SettingsError("[alerts] urls", "the same URL is listed twice")
     return channels
 
 
 # ---- messages ---------------------------------------------------------------------------------
-def _slack_escape(value: str) -> str:
-    """Slack's three control characters; this also defuses <!channel> and <@user> in post text."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _flat(value: str, limit: int) -> str:
     flat = " ".join(value.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -197,31 +217,23 @@ class Wording:
         if post.url:
             lines.append(f"Link: {post.url}")
         lines.append(f"Review it: {self.review(post.id)}")
-        markdown = [f"*{_slack_escape(head)}*", f"*Why:* {_slack_escape(reasons)}",
-                    f"Written {self.when(post.created_at)}; answer by {self.when(post.due_at)}",
-                    f"> {_slack_escape(quoted)}"]
-        if post.url:
-            markdown.append(f"Link: {_slack_escape(post.url)}")
-        markdown.append(f"Review it: `{_slack_escape(self.review(post.id))}`")
         subject = f"[reply-monitor] critical post #{post.id} on {post.platform} (severity {post.severity:.2f})"
-        return Message(subject=subject, text="\n".join(lines) + "\n", markdown="\n".join(markdown))
+        return Message(subject=subject, text="\n".join(lines) + "\n")
 
     def reminder(self, posts: list[PostFacts], now: datetime) -> Message:
         shown = posts[:DIGEST_LIMIT]
         head = f"{len(posts)} post(s) past their answer time"
-        lines, markdown = [head], [f"*{_slack_escape(head)}*"]
+        lines = [head]
         for post in shown:
             late = int((now - post.due_at).total_seconds() // 60) if post.due_at else 0
             line = (f"#{post.id} {post.platform} @{_flat(post.author, 40)}: due {self.when(post.due_at)} "
                     f"({late} min late), severity {post.severity:.2f}: {_flat(post.text, 120)}")
             lines.append(f"- {line}  [{self.review(post.id)}]")
-            markdown.append(f"• {_slack_escape(line)}  `{_slack_escape(self.review(post.id))}`")
         if len(posts) > len(shown):
             more = f"... and {len(posts) - len(shown)} more: monitor queue"
             lines.append(more)
-            markdown.append(_slack_escape(more))
         subject = f"[reply-monitor] {len(posts)} post(s) waiting past their answer time"
-        return Message(subject=subject, text="\n".join(lines) + "\n", markdown="\n".join(markdown))
+        return Message(subject=subject, text="\n".join(lines) + "\n")
 
 
 # ---- the notifier -----------------------------------------------------------------------------
@@ -256,6 +268,12 @@ class Notifier:
             if self._reminders(report):
                 self._last_digest = time.monotonic()
         return report
+
+    def announce(self, kind: str, message: Message) -> list[str]:
+        """A message about no post (an expiring token) on every channel ready now; the names of
+        the channels it reached."""
+        report = NoticeReport()
+        return [c.name for c in self._ready() if self._deliver(kind, c, message, report)]
 
     # -- which channels may be used now, and which already have this post
     def _ready(self) -> list[Channel]:
@@ -339,12 +357,13 @@ class Notifier:
     def _alert_one(self, session: Session, facts: PostFacts, channels: list[Channel], now: datetime,
                    report: NoticeReport) -> None:
         message = self.wording.alert(facts)
-        for channel in channels:
-            if self._deliver("alert", channel, message, report):
-                self._record(session, "alert", [facts.id], channel.name, now)
-        if self._complete(session, "alert", [facts.id], now):
-            report.alerted.append(facts.id)
-            log.info("alert sent for post %s", facts.id)
+        with log_context(post_id=facts.id):
+            for channel in channels:
+                if self._deliver("alert", channel, message, report):
+                    self._record(session, "alert", [facts.id], channel.name, now)
+            if self._complete(session, "alert", [facts.id], now):
+                report.alerted.append(facts.id)
+                log.info("alert sent for post %s", facts.id)
 
     # -- reminders: one digest per pass for posts that went past their due time
     def _reminders(self, report: NoticeReport) -> bool:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional
+from typing import Optional
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 class DaemonSettings(BaseModel):
@@ -32,31 +32,58 @@ class DaemonSettings(BaseModel):
         return self
 
 
+PLACEHOLDER = re.compile(r"\$\{([a-z0-9_]+)\}")
+# The keys before apprise, and what to write instead (a clear error beats a silent change of channels).
+_REPLACED_KEYS = {
+    "slack_webhook": 'urls = ["${webhook_url}"] keeps MONITOR_SECRET_ALERTS_WEBHOOK_URL (apprise understands '
+                     'Slack, Mattermost, Discord and Teams webhook URLs as they are)',
+    "email_to": 'urls = ["mailto://SMTP_HOST:PORT?from=FROM&to=ADDRESS"] (mailtos:// for TLS; with a login: '
+                'mailto://USER:${smtp_password}@SMTP_HOST:PORT?..., keeping MONITOR_SECRET_ALERTS_SMTP_PASSWORD)',
+}
+_REPLACED_KEYS.update({key: _REPLACED_KEYS["email_to"] for key in
+                       ("email_from", "smtp_host", "smtp_port", "smtp_security", "smtp_username")})
+
+
 class AlertSettings(BaseModel):
-    """Where alerts (critical posts) and reminders (overdue posts) go. Off when neither is set."""
+    """Where alerts (critical posts) and reminders (overdue posts) go. Off without `urls`."""
 
     model_config = ConfigDict(extra="forbid")
-    slack_webhook: bool = False            # the URL itself is a secret: MONITOR_SECRET_ALERTS_WEBHOOK_URL
-    email_to: list[str] = Field(default_factory=list)
-    email_from: str = "reply-monitor@localhost"
-    smtp_host: Optional[str] = None
-    smtp_port: int = Field(default=25, ge=1, le=65535)
-    smtp_security: Literal["none", "starttls", "tls"] = "none"   # tls: implicit TLS (port 465)
-    smtp_username: Optional[str] = None    # password: MONITOR_SECRET_ALERTS_SMTP_PASSWORD
+    # apprise URLs, one channel each; secrets as ${name} placeholders (MONITOR_SECRET_ALERTS_<NAME>).
+    urls: list[str] = Field(default_factory=list)
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    pause_seconds: float = Field(default=1.0, ge=0, le=60)   # at most this long between two messages on one channel
     review_url: Optional[str] = None       # e.g. "https://monitor.example.com/posts/{id}" (else the CLI command)
     remind_overdue: bool = True
     reminder_every_seconds: int = Field(default=300, ge=1, le=86400)   # at most one overdue digest per this time
     retry_seconds: int = Field(default=60, ge=1, le=86400)   # wait after a failed delivery before trying that channel again
     max_age_hours: float = Field(default=48, gt=0)           # older posts (a first poll's history) raise no alert
     max_per_pass: int = Field(default=20, ge=1, le=1000)     # alerts sent per pass at most (the rest follow)
+    expiry_warning_days: int = Field(default=7, ge=0, le=90)  # alert this many days before a known token expiry
 
-    @field_validator("email_to", "email_from")
+    @model_validator(mode="before")
     @classmethod
-    def _addresses(cls, value):
-        for address in [value] if isinstance(value, str) else value:
-            if not _EMAIL.match(address):
-                raise ValueError(f"{address!r} is not an e-mail address")
+    def _replaced(cls, data):
+        if isinstance(data, dict):
+            for key in data:
+                if key in _REPLACED_KEYS:
+                    raise ValueError(f"{key} was replaced by apprise URLs: write {_REPLACED_KEYS[key]}")
+        return data
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        for number, url in enumerate(value, start=1):
+            if PLACEHOLDER.fullmatch(url):
+                continue
+            if "://" not in url:
+                raise ValueError(f"entry #{number} is not an apprise URL (scheme://...)")
+            try:
+                password = urlsplit(url).password
+            except ValueError:
+                password = None
+            if password and not PLACEHOLDER.fullmatch(unquote(password)):
+                raise ValueError(f"entry #{number} writes a password; use a placeholder such as "
+                                 "${smtp_password} and set MONITOR_SECRET_ALERTS_SMTP_PASSWORD")
         return value
 
     @field_validator("review_url")
@@ -65,12 +92,6 @@ class AlertSettings(BaseModel):
         if value is not None and "{id}" not in value:
             raise ValueError("must contain {id}, where the post's id goes")
         return value
-
-    @model_validator(mode="after")
-    def _smtp_for_email(self) -> "AlertSettings":
-        if self.email_to and not self.smtp_host:
-            raise ValueError("email_to needs smtp_host")
-        return self
 
 
 class SlaSettings(BaseModel):

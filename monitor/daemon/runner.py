@@ -32,9 +32,11 @@ from monitor import outbox
 from monitor.collect import LeaseLost, PollResult, SourcePoll
 from monitor.daemon import leases
 from monitor.daemon.alerts import Notifier, build_channels
+from monitor.daemon.housekeeping import Housekeeping
 from monitor.daemon.metrics import DaemonMetrics
 from monitor.daemon.schedule import PARKED_HINT, plan_next
 from monitor.db import DatabaseError
+from monitor.logformat import log_context
 from monitor.settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,7 @@ class Daemon:
         self.metrics = metrics
         self.metrics_port: Optional[int] = None
         self.notifier: Optional[Notifier] = None
+        self.housekeeping = Housekeeping(monitor, lambda: self.notifier)   # retention, daily credential checks
         self.lock = leases.DaemonLock(self.db)
         self._stop = threading.Event()
         self._stopped_by = ""
@@ -184,7 +187,7 @@ class Daemon:
         self.start()
         trouble = 0
         try:
-            with self.signals():
+            with self.signals(), log_context(worker=self.worker):
                 while not self.stopping:
                     result = None
                     try:
@@ -272,6 +275,7 @@ class Daemon:
         self._process(report)
         self._notify(report)
         self._post(report)
+        self._guard("housekeeping", report, lambda: report.problems.extend(self.housekeeping.run()))
         self._refresh_metrics(report)
         return report
 
@@ -301,7 +305,8 @@ class Daemon:
                 if self._out_of_time(deadline):
                     break
                 try:
-                    more = poll.step()
+                    with log_context(source=poll.name):
+                        more = poll.step()
                 except LeaseLost as exc:
                     log.warning("%s; dropping it", exc)
                     poll.close()

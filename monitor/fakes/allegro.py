@@ -11,11 +11,12 @@ from monitor.fakes.state import FakeState, Item, utc
 
 TOKEN_PATH = "/auth/oauth/token"
 RATINGS = re.compile(r"/sale/user-ratings(?:/([^/]+)(/answer)?)?")
+ME_PATH = "/me"
 MEDIA_TYPE = "application/vnd.allegro.public.v1+json"
 
 
 def owns(path: str) -> bool:
-    return path == TOKEN_PATH or RATINGS.fullmatch(path) is not None
+    return path in (TOKEN_PATH, ME_PATH) or RATINGS.fullmatch(path) is not None
 
 
 def add_post(state: FakeState, text: str, *, author: str, created: datetime, rating: Optional[int] = None,
@@ -51,6 +52,11 @@ def handle(state: FakeState, request: Request) -> Answer:
         return issue_token(state, request, "allegro", rotate=True, expires_in=43199)
     if not bearer_ok(state, request):
         return Answer(401, {"error": "invalid_token", "error_description": "Invalid access token"})
+    if request.path == ME_PATH:
+        brand = state.brand
+        return Answer(200, {"id": brand.allegro_user_id, "login": brand.allegro_login, "firstName": "Demo", "lastName": "Shop",
+                            "email": "sklep@example.com", "baseMarketplace": {"id": "allegro-pl"}},
+                      content_type=MEDIA_TYPE)
     match = RATINGS.fullmatch(request.path)
     assert match is not None
     rating_id, answer = match.group(1), match.group(2)
@@ -92,9 +98,12 @@ def failure(state: FakeState, request: Request, kind: str) -> Optional[Answer]:
         return _error(429, "TOO_MANY_REQUESTS", "Too many requests")
     if kind == "server_error":
         return _error(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable")
-    if kind == "malformed":
-        if request.method == "PUT":
-            handle(state, request)  # carried out; the answer is not an Answer
-            return Answer(201, {"unexpected": True}, content_type=MEDIA_TYPE)
-        return Answer(200, {"ratings": [{"comment": "a rating without id or time"}]}, content_type=MEDIA_TYPE)
+    if kind == "malformed" and request.method == "PUT":  # (reads: the server damages the real page)
+        handle(state, request)  # carried out; the answer is not an Answer
+        return Answer(201, {"unexpected": True}, content_type=MEDIA_TYPE)
     return None
+
+
+def listed(body: Any) -> list[Any]:
+    """The items of a listing answer (the server damages the first one for a "malformed" read)."""
+    return body.get("ratings") or [] if isinstance(body, dict) else []

@@ -35,6 +35,26 @@ def load_demo_posts(path: Optional[Union[str, Path]] = None) -> list[dict[str, A
     return posts
 
 
+GENERATED = (
+    ("x", "mention", "@DemoShop order {n}: where is my parcel? Ten days already."),
+    ("facebook", "comment", "Demo Shop, order {n} came damaged. What now?"),
+    ("instagram", "comment", "Is the jacket from post {n} back in stock, Demo Shop?"),
+    ("reddit", "comment", "Anyone else waiting on DemoShop order {n}? No answer to my e-mails."),
+    ("google_reviews", "review", "Order {n}: fast delivery, but the size was wrong."),
+)
+
+
+def generated_posts(count: int) -> list[dict[str, Any]]:
+    """`count` posts naming the brand, round-robin over the platforms, a minute apart (the
+    newest last): the same count gives the same posts."""
+    posts = []
+    for n in range(count):
+        platform, kind, text = GENERATED[n % len(GENERATED)]
+        posts.append({"id": f"gen-{n + 1}", "platform": platform, "kind": kind, "author": f"customer{n + 1}",
+                      "text": text.format(n=n + 1), "minutes_ago": count - n, "rating": n % 5 + 1})
+    return posts
+
+
 def seed_posts(fake: Any, posts: Iterable[Mapping[str, Any]], now: Optional[datetime] = None) -> dict[str, tuple[str, str]]:
     """Put each demo post on its fake platform; returns demo id -> (platform, external id).
 

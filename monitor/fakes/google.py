@@ -16,8 +16,11 @@ STARS = {1: "ONE", 2: "TWO", 3: "THREE", 4: "FOUR", 5: "FIVE"}
 REVIEWS = re.compile(r"/v4/accounts/([^/]+)/locations/([^/]+)/reviews(?:/([^/]+)(/reply)?)?")
 
 
+TOKENINFO_PATH = "/tokeninfo"
+
+
 def owns(path: str) -> bool:
-    return path == TOKEN_PATH or path.startswith("/v4/")
+    return path in (TOKEN_PATH, TOKENINFO_PATH) or path.startswith("/v4/")
 
 
 def add_post(state: FakeState, text: str, *, author: str, created: datetime, rating: Optional[int] = None,
@@ -52,6 +55,10 @@ def handle(state: FakeState, request: Request) -> Answer:
         token = "fake-google-" + random_tokens.token_hex(8)
         state.tokens.add(token)
         return Answer(200, {"access_token": token, "expires_in": 3599, "scope": SCOPE, "token_type": "Bearer"})
+    if request.path == TOKENINFO_PATH:
+        if request.param("access_token") not in state.tokens:
+            return Answer(400, {"error": "invalid_token", "error_description": "Invalid Value"})
+        return Answer(200, {"azp": "fake-client", "scope": SCOPE, "expires_in": "3599", "access_type": "offline"})
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer ") or auth.split(" ", 1)[1] not in state.tokens:
         return _error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")

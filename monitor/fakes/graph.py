@@ -102,6 +102,12 @@ def _ig_comment(item: Item, state: FakeState, nested: bool = True) -> dict[str, 
     return body
 
 
+def _ig_media(item: Item, state: FakeState) -> dict[str, Any]:
+    return {"id": item.id, "caption": item.text, "timestamp": graph_time(item.created),
+            "permalink": f"https://www.instagram.com/p/{item.id}/",
+            "comments_count": len([c for c in state.of("instagram", "ig_comment") if c.root == item.id])}
+
+
 def _page(state: FakeState, request: Request, items: list[Item], render) -> Answer:
     size = min(state.page_size, request.int_param("limit", 25))
     page, cursor, valid = paginate(items, request.param("after"), size)
@@ -133,6 +139,12 @@ def handle(state: FakeState, request: Request) -> Answer:
     object_id, connection = match.group(1), match.group(2)
     brand = state.brand
     if request.method == "GET":
+        if object_id == "debug_token":
+            expires = state.token_expires_at
+            return Answer(200, {"data": {"app_id": "1000", "type": "PAGE", "is_valid": True,
+                                         "expires_at": int(expires.timestamp()) if expires else 0,
+                                         "scopes": ["pages_show_list", "pages_read_engagement",
+                                                    "pages_read_user_content", "pages_manage_engagement"]}})
         if object_id == brand.instagram_user_id and connection is None:
             return Answer(200, {"id": object_id, "username": brand.instagram_username})
         if object_id == brand.facebook_page_id and connection == "feed":
@@ -140,14 +152,12 @@ def handle(state: FakeState, request: Request) -> Answer:
             posts = [p for p in state.of("facebook", "fb_post") if p.created.timestamp() >= since]
             return _page(state, request, posts, _fb_post)
         if object_id == brand.instagram_user_id and connection == "media":
-            return _page(state, request, state.of("instagram", "ig_media"),
-                         lambda i, s: {"id": i.id, "caption": i.text, "timestamp": graph_time(i.created),
-                                       "permalink": f"https://www.instagram.com/p/{i.id}/",
-                                       "comments_count": len([c for c in s.of("instagram", "ig_comment")
-                                                              if c.root == i.id])})
+            return _page(state, request, state.of("instagram", "ig_media"), _ig_media)
         item = state.items.get(object_id)
         if item is None:
             return _error(400, 100, f"Unsupported get request. Object with ID '{object_id}' does not exist")
+        if connection is None and item.kind == "ig_media":
+            return Answer(200, _ig_media(item, state))
         if connection == "comments" and item.kind == "fb_post":
             filter_stream = request.param("filter") == "stream"
             comments = [c for c in state.of("facebook", "fb_comment")

@@ -103,9 +103,10 @@ def bearer_ok(state: Any, request: Request) -> bool:
 
 
 def issue_token(state: Any, request: Request, prefix: str, *, rotate: bool = False,
-                expires_in: int = 3600) -> Answer:
+                expires_in: int = 3600, extra: Optional[Mapping[str, Any]] = None) -> Answer:
     """An OAuth refresh-token grant (RFC 6749 6): a new access token, and with `rotate` a new
-    refresh token as well (Allegro and Trustpilot hand out a new one at every renewal)."""
+    refresh token as well (Allegro and Trustpilot hand out a new one at every renewal); `extra`
+    fields a platform adds to the answer."""
     if request.param("grant_type") != "refresh_token" or not request.param("refresh_token"):
         return Answer(400, {"error": "invalid_request", "error_description": "refresh_token required"})
     state.refresh_tokens_used.append(request.param("refresh_token"))
@@ -114,6 +115,7 @@ def issue_token(state: Any, request: Request, prefix: str, *, rotate: bool = Fal
     body: dict[str, Any] = {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
     if rotate:
         body["refresh_token"] = f"fake-{prefix}-refresh-" + random_tokens.token_hex(8)
+    body.update(extra or {})
     return Answer(200, body)
 
 

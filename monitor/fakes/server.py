@@ -29,12 +29,22 @@ Seed = Union[None, str, Path, Iterable[Mapping[str, Any]]]
 TOKEN_PATHS = (reddit.TOKEN_PATH, google.TOKEN_PATH, allegro.TOKEN_PATH, youtube.TOKEN_PATH, trustpilot.TOKEN_PATH)
 
 
+class _Server(ThreadingHTTPServer):
+    """socketserver listens with a backlog of 5: concurrent clients (several `monitor post`
+    processes, a daemon and a browser) opening connections at once overflowed it, and the
+    kernel reset the surplus connections ("Connection reset by peer" / RemoteDisconnected on
+    the client's first request over them). Real platforms do not."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class FakePlatforms:
     def __init__(self, *, page_size: int = 3, brand: Brand = Brand(), port: int = 0):
         self.state = FakeState(brand, page_size)
         self.seeded: dict[str, tuple[str, str]] = {}   # demo id -> (platform, external id)
         handler = type("FakeHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server = _Server(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread: Optional[threading.Thread] = None
 
@@ -129,6 +139,11 @@ class FakePlatforms:
             self.seeded[demo_id] = (platform, item.id)
         return item.id
 
+    def add_retweet(self, original: str, *, author: str = "retweeter", minutes_ago: float = 0, reach: int = 0) -> str:
+        """An X retweet of `original` (as X lists it: cut text, the original in `includes`)."""
+        with self.state.lock:
+            return x.add_retweet(self.state, original, author=author, created=utc(minutes_ago), reach=reach).id
+
     def replies(self, platform: Optional[str] = None) -> list[dict[str, Any]]:
         """Replies the brand posted, oldest first: {platform, id, in_reply_to, text, created_at}."""
         with self.state.lock:
@@ -210,11 +225,39 @@ class FakePlatforms:
                 return None, "drop"
             if kind == "truncated":
                 return module.handle(self.state, request), "truncate"
+            if kind == "malformed" and method == "GET":
+                return _damaged(module, module.handle(self.state, request)), "send"
             if kind:
                 answer = module.failure(self.state, request, kind)
                 if answer is not None:
                     return answer, "send"
             return module.handle(self.state, request), "send"
+
+
+# What a platform sometimes leaves out of one item of a listing (the rest of the page is fine).
+_REQUIRED = ("author_id", "created_time", "timestamp", "created_utc", "createTime", "createdAt", "date",
+             "publishedAt")
+
+
+def _damaged(module: Any, answer: Answer) -> Answer:
+    """A "malformed" read: the real page, its first item missing a field every reader needs
+    (as in a real X mentions page holding one tweet without `author_id`). A platform module
+    whose listings have their own shape says where their items are (`listed`)."""
+    body = answer.body
+    if hasattr(module, "listed"):
+        items = module.listed(body)
+    else:
+        items = body.get("data") if isinstance(body, dict) else None
+        if isinstance(items, dict):  # Reddit: a Listing
+            items = [child.get("data") for child in items.get("children") or [] if isinstance(child, dict)]
+        if items is None and isinstance(body, dict):
+            items = body.get("reviews")
+    for item in items or []:
+        if isinstance(item, dict):
+            for key in _REQUIRED:
+                item.pop(key, None)
+            break
+    return answer
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -14,7 +14,8 @@ FAILURE_KINDS = (
     "api_ratelimit",   # Reddit: HTTP 200 with a RATELIMIT error (as for too many comments); YouTube: the
                        # daily quota is spent (403 quotaExceeded); VK: the daily method limit (error 29)
     "auth_expired",    # token expired or revoked (token endpoints refuse to renew as well)
-    "malformed",       # a well-formed JSON answer whose items lack required fields
+    "malformed",       # reads: the real page with its first item lacking a required field;
+                       # posts: a well-formed answer without the reply's id
     "truncated",       # the body is cut off half-way (not valid JSON)
     "server_error",    # HTTP 5xx
     "disconnect",      # the connection is closed without an answer, nothing done
@@ -102,6 +103,9 @@ class FakeState:
         self.requests: list[SeenRequest] = []
         self.tokens: set[str] = set()
         self.refresh_tokens_used: list[str] = []
+        self.refresh_token_lifetime = 30 * 24 * 3600   # seconds (Trustpilot tells it at each renewal)
+        # When the Graph page token expires (debug_token's expires_at); None: it never does.
+        self.token_expires_at: Optional[datetime] = utc(minutes_ago=-55 * 24 * 60)
         self.author_ids: dict[tuple[str, str], str] = {}
         self._counter = itertools.count(1)
 

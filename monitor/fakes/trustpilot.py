@@ -47,7 +47,9 @@ def handle(state: FakeState, request: Request) -> Answer:
     if request.path == TOKEN_PATH:
         if not (request.headers.get("Authorization") or "").startswith("Basic "):
             return _fault(401, "Invalid ApiKey", "oauth.v2.InvalidApiKey")
-        return issue_token(state, request, "trustpilot", rotate=True, expires_in=359999)
+        # Trustpilot's gateway (Apigee) says how long the new refresh token lasts, as text: 30 days.
+        return issue_token(state, request, "trustpilot", rotate=True, expires_in=359999,
+                           extra={"refresh_token_expires_in": str(state.refresh_token_lifetime)})
     if not bearer_ok(state, request):
         return _fault(401, "Invalid access token", "oauth.v2.InvalidAccessToken")
     match = REVIEWS.fullmatch(request.path)
@@ -98,9 +100,7 @@ def failure(state: FakeState, request: Request, kind: str) -> Optional[Answer]:
         return _fault(429, "Rate limit quota violation. Quota limit exceeded.", "policies.ratelimit.QuotaViolation")
     if kind == "server_error":
         return Answer(503, "<html><body>Service Unavailable</body></html>", content_type="text/html")
-    if kind == "malformed":
-        if request.method == "POST":
-            handle(state, request)  # carried out; the answer is not what the client expects
-            return Answer(201, "{\"unexpected\":", content_type="application/json")
-        return Answer(200, {"reviews": [{"text": "a review without id or time"}], "links": []})
+    if kind == "malformed" and request.method == "POST":  # (reads: the server damages the real page)
+        handle(state, request)  # carried out; the answer is not what the client expects
+        return Answer(201, "{\"unexpected\":", content_type="application/json")
     return None

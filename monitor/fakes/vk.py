@@ -113,6 +113,13 @@ def handle(state: FakeState, request: Request) -> Answer:
     numbers = _ints(request, "owner_id", "post_id", "offset", "count", "comment_id", "from_group", "reply_to_comment")
     if numbers is None:
         return _error(100, "One of the parameters specified was missing or invalid: not a number")
+    if method == "groups.getById":  # API 5.194 and later answer {"groups": [...], "profiles": [...]}
+        if request.param("group_id") not in (brand.vk_group_id, f"club{brand.vk_group_id}"):
+            return _error(100, "One of the parameters specified was missing or invalid: group_ids is undefined")
+        return Answer(200, {"response": {"groups": [{"id": int(brand.vk_group_id), "name": brand.vk_group_name,
+                                                     "screen_name": f"club{brand.vk_group_id}", "is_closed": 0,
+                                                     "type": "page", "is_admin": 1, "admin_level": 3}],
+                                         "profiles": []}})
     if method in ("wall.get", "wall.getComments", "wall.createComment") and numbers.get("owner_id") != -int(brand.vk_group_id):
         return _error(15, "Access denied: wall is disabled")
     offset, count = numbers.get("offset", 0), min(100, numbers.get("count", 20))
@@ -182,9 +189,14 @@ def failure(state: FakeState, request: Request, kind: str) -> Optional[Answer]:
         return _error(29, "Rate limit reached")
     if kind == "server_error":
         return Answer(502, "<html><body>502 Bad Gateway</body></html>", content_type="text/html")
-    if kind == "malformed":
-        if verb(request) == "POST":
-            handle(state, request)  # carried out; the answer lacks the comment id
-            return Answer(200, {"response": {}})
-        return Answer(200, {"response": {"count": 1, "items": [{"text": "a comment without id or date"}]}})
+    if kind == "malformed" and verb(request) == "POST":  # (reads: the server damages the real page)
+        handle(state, request)  # carried out; the answer lacks the comment id
+        return Answer(200, {"response": {}})
     return None
+
+
+def listed(body: Any) -> list[Any]:
+    """The items of a reading method's answer (wall posts or comments; the server damages the
+    first one for a "malformed" read)."""
+    response = body.get("response") if isinstance(body, dict) else None
+    return response.get("items") or [] if isinstance(response, dict) else []

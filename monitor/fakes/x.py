@@ -1,4 +1,10 @@
-"""Fake X API v2: mentions, recent search, a user's tweets, and posting a tweet."""
+"""Fake X API v2: mentions, recent search, a user's tweets, and posting a tweet.
+
+Tweets come back as X sends them: `&`, `<`, `>` escaped in `text`; a post over 280 characters
+cut in `text` and whole in `note_tweet` (only when `tweet.fields` asks for it); a retweet with
+its own cut "RT @author: ..." text and `referenced_tweets: [{"type": "retweeted"}]`, its
+original in `includes.tweets` (only with the `referenced_tweets.id` expansion) and the
+original's author in `includes.users` (with `referenced_tweets.id.author_id`)."""
 from __future__ import annotations
 
 import re
@@ -28,16 +34,44 @@ def add_post(state: FakeState, text: str, *, author: str, created: datetime, par
                           root=root or parent or tweet_id, mentions_brand=True, **fields))
 
 
-def _tweet(item: Item) -> dict[str, Any]:
+def add_retweet(state: FakeState, original: str, *, author: str, created: datetime, **fields: Any) -> Item:
+    source = state.items[original]
+    source.shares += 1  # X counts it on the original's public_metrics.retweet_count
+    text = f"RT @{source.author}: {source.text}"
+    if len(text) > 140:
+        text = text[:139] + "\u2026"
+    return state.add(Item(id=snowflake(state, created), platform="x", kind="tweet", text=text, author=author,
+                          author_id=state.author_id("x", author, 3000000000), created=created,
+                          root=source.root or source.id, mentions_brand=source.mentions_brand,
+                          extra={"retweet_of": original}, **fields))
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _tweet(item: Item, fields: set[str]) -> dict[str, Any]:
+    text = item.text
+    cut = len(text) > MAX_LENGTH and not item.extra.get("retweet_of")
     body: dict[str, Any] = {
-        "id": item.id, "text": item.text, "author_id": item.author_id, "created_at": iso_z(item.created),
+        "id": item.id, "text": _escaped(text[:MAX_LENGTH - 1] + "\u2026" if cut else text),
+        "author_id": item.author_id, "created_at": iso_z(item.created),
         "conversation_id": item.root or item.id, "edit_history_tweet_ids": [item.id],
         "public_metrics": {"like_count": item.likes, "retweet_count": item.shares, "reply_count": item.replies,
                            "quote_count": 0},
     }
+    if cut and "note_tweet" in fields:
+        body["note_tweet"] = {"text": _escaped(text), "entities": {}}
     if item.parent:
         body["referenced_tweets"] = [{"type": "replied_to", "id": item.parent}]
-    return body
+    if item.extra.get("retweet_of"):
+        body["referenced_tweets"] = [{"type": "retweeted", "id": item.extra["retweet_of"]}]
+    return {key: value for key, value in body.items() if key in fields or key in ("id", "text", "edit_history_tweet_ids")} \
+        if fields else body
+
+
+def _fields(request: Request, name: str) -> set[str]:
+    return {f for f in (request.param(name) or "").split(",") if f}
 
 
 def _user(item: Item) -> dict[str, Any]:
@@ -70,9 +104,20 @@ def _listing(state: FakeState, request: Request, tweets: list[Item], token_param
         meta["next_token"] = cursor
     body: dict[str, Any] = {"meta": meta}
     if page:
-        body["data"] = [_tweet(t) for t in page]
-        users = {t.author_id: _user(t) for t in page}
-        body["includes"] = {"users": list(users.values())}
+        fields, expansions = _fields(request, "tweet.fields"), _fields(request, "expansions")
+        body["data"] = [_tweet(t, fields) for t in page]
+        includes: dict[str, list[Any]] = {}
+        referenced = [state.items[r["id"]] for t in body["data"] for r in t.get("referenced_tweets") or []
+                      if r["id"] in state.items] if "referenced_tweets.id" in expansions else []
+        if referenced:
+            includes["tweets"] = [_tweet(t, fields) for t in {t.id: t for t in referenced}.values()]
+        authors = list(page) if "author_id" in expansions else []
+        if "referenced_tweets.id.author_id" in expansions:
+            authors += referenced
+        if authors:
+            includes["users"] = list({t.author_id: _user(t) for t in authors}.values())
+        if includes:
+            body["includes"] = includes
     return Answer(200, body)
 
 
@@ -81,6 +126,8 @@ def handle(state: FakeState, request: Request) -> Answer:
     if not (auth.startswith("Bearer ") or auth.startswith("OAuth ")):
         return Answer(401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
     path = request.path
+    if request.method == "GET" and path == "/2/users/me":
+        return Answer(200, {"data": {"id": state.brand.x_user_id, "name": "Demo Shop", "username": state.brand.x_username}})
     if request.method == "GET" and (m := re.fullmatch(r"/2/users/(\d+)/mentions", path)):
         tweets = [t for t in state.of("x") if t.mentions_brand and not t.by_brand]
         return _listing(state, request, tweets, "pagination_token")

@@ -106,6 +106,11 @@ def handle(state: FakeState, request: Request) -> Answer:
             return _error(403, "forbidden", "The comment threads could not be retrieved.")
         tops = [i for i in state.of("youtube", "yt_comment") if i.parent == i.root]
         return _listing(state, request, tops, _thread)
+    if resource == "channels" and request.method == "GET":  # mine=true: the token's own channel
+        if request.param("mine") != "true":
+            return _error(400, "missingRequiredParameter", "No filter selected.", "youtube.parameter")
+        return Answer(200, {"kind": "youtube#channelListResponse", "pageInfo": {"totalResults": 1, "resultsPerPage": 5},
+                            "items": [{"kind": "youtube#channel", "etag": "c0", "id": state.brand.youtube_channel_id}]})
     if resource == "comments" and request.method == "GET":
         parent = state.items.get(request.param("parentId") or "")
         if parent is None or parent.platform != "youtube":
@@ -144,9 +149,20 @@ def failure(state: FakeState, request: Request, kind: str) -> Optional[Answer]:
                       "<a href=\"/youtube/v3/getting-started#quota\">quota</a>.", "youtube.quota")
     if kind == "server_error":
         return _error(503, "backendError", "Backend Error", "global")
-    if kind == "malformed":
-        if request.method == "POST":
-            handle(state, request)  # carried out; the answer lacks the id
-            return Answer(200, {"kind": "youtube#comment"})
-        return Answer(200, {"items": [{"snippet": {"textDisplay": "a thread without id or comment"}}]})
+    if kind == "malformed" and request.method == "POST":  # (reads: the server damages the real page)
+        handle(state, request)  # carried out; the answer lacks the id
+        return Answer(200, {"kind": "youtube#comment"})
     return None
+
+
+def listed(body: Any) -> list[Any]:
+    """The comments of a listing answer: a thread's top comment, or a reply (the server damages the
+    first one's snippet for a "malformed" read)."""
+    items = body.get("items") if isinstance(body, dict) else None
+    found = []
+    for item in items or []:
+        snippet = item.get("snippet") if isinstance(item, dict) else None
+        top = snippet.get("topLevelComment") if isinstance(snippet, dict) else None
+        comment = top if isinstance(top, dict) else item
+        found.append(comment.get("snippet") if isinstance(comment, dict) else None)
+    return found

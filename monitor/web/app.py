@@ -537,6 +537,25 @@ def create_app(monitor: Any) -> FastAPI:
             rows = users.list_users(session)
         return page(request, "users.html", {"user": user, "users": rows})
 
+    @app.get("/privacy")
+    def privacy_page(request: Request, user: WebUser = Depends(admin_user)) -> HTMLResponse:
+        """GDPR: erase one person's data (the same service call as `monitor forget`)."""
+        with monitor.db.session() as session:
+            events = reports.audit_log(session, reports.AuditFilter(action="privacy.forget", limit=20))
+        platforms = sorted({s.platform for s in settings.sources})
+        return page(request, "privacy.html", {"user": user, "events": events, "platforms": platforms})
+
+    @app.post("/privacy/forget", dependencies=protected)
+    def privacy_forget(request: Request, platform: str = Form(""), author: str = Form(""),
+                       confirm: str = Form(""), user: WebUser = Depends(admin_user)) -> Response:
+        if confirm != "erase":
+            flash(request, "error", "Nothing erased: type erase to confirm.")
+            return RedirectResponse("/privacy", status_code=303)
+        erased = monitor.forget(platform.strip()[:64], author.strip()[:200], user.actor)
+        flash(request, "ok", f"Erased {len(erased.posts)} post(s) of that person on {platform.strip()[:64]}"
+                             + (f"; withdrew {len(erased.withdrawn)} unsent reply(ies)." if erased.withdrawn else "."))
+        return RedirectResponse("/privacy", status_code=303)
+
     @app.get("/settings")
     def settings_page(request: Request, user: WebUser = Depends(admin_user)) -> HTMLResponse:
         # Settings hold no secrets (settings.toml refuses them); secrets are shown only as set / not set.

@@ -32,7 +32,7 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help="Listen on thi
                               "[bold]monitor users add NAME --role admin[/bold]")
         console.print(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
         uvicorn.run(app, host=host, port=port, log_level=monitor.settings.app.log_level.lower(),
-                    proxy_headers=False, server_header=False)
+                    server_header=False, **monitor.settings.web.server_options())
 
 
 def _read_password(password_stdin: bool) -> str:

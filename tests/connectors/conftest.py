@@ -3,6 +3,7 @@ the application builds them, and a guard that fails any test trying to leave thi
 to sleep inside a client library."""
 from __future__ import annotations
 
+import json
 import socket
 import time
 from typing import Any, Callable, Optional
@@ -20,6 +21,10 @@ KIND = {"x": "mention", "facebook": "comment", "instagram": "comment", "reddit":
         "google_reviews": "review", "allegro": "review", "vk": "comment", "youtube": "comment", "trustpilot": "review"}
 # Platforms whose short-lived access token is renewed from a refresh token by the connector.
 RENEWING = ["reddit", "google_reviews", "allegro", "youtube", "trustpilot"]
+# The stream each platform reads first (where an unreadable item would once have stopped the rest).
+FIRST_STREAM = {"x": "mentions", "facebook": "posts", "instagram": "comments", "reddit": "mentions",
+                "google_reviews": "reviews", "allegro": "ratings", "vk": "comments", "youtube": "comments",
+                "trustpilot": "reviews"}
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -60,6 +65,28 @@ def no_long_sleep(monkeypatch):
 def fake():
     with FakePlatforms.start(page_size=2) as platforms:
         yield platforms
+
+
+def monitor_on(base_url: str, make_settings: Callable[..., Any]) -> Any:
+    """The application (stand-in analysis, real connectors) with one source per platform of the
+    fake at `base_url`; the caller closes it."""
+    from monitor.service import Monitor
+    from tests.core.support import BACKENDS
+    sources = demo_sources(base_url)
+    toml = '[app]\nuser = "anna"\n'
+    for source in sources:
+        toml += "\n[[sources]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in source.items())
+    env = demo_secret_env(sources)
+    monitor = Monitor(make_settings(toml, env), environ=env, **BACKENDS)
+    monitor.init()
+    return monitor
+
+
+@pytest.fixture
+def shop(fake, make_settings):
+    monitor = monitor_on(fake.base_url, make_settings)
+    yield monitor
+    monitor.close()
 
 
 @pytest.fixture

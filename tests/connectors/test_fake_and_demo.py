@@ -87,3 +87,32 @@ def test_demo_sources_pass_the_settings_validation(tmp_path):
     for source in settings.sources:
         connector = registry()[source.platform].from_settings(source.name, source.options(), secrets)
         connector.close()
+
+
+def test_connections_opened_while_the_fake_is_busy_are_all_answered(fake):
+    """Clients connecting while the fake has not yet accepted earlier connections (several
+    processes at once) wait in the listen queue and are answered, never reset or dropped (the fake
+    once listened with socketserver's backlog of 5)."""
+    import socket
+    import threading
+    host, port = fake._server.server_address[:2]
+    gate, accept = threading.Event(), fake._server.process_request
+    held = []
+
+    def hold_the_first(request, address):  # the accept loop stalls, as under load
+        if not held:
+            held.append(True)
+            gate.wait(10)
+        return accept(request, address)
+
+    fake._server.process_request = hold_the_first
+    clients = []
+    for _ in range(16):
+        client = socket.create_connection((host, port), timeout=2)
+        client.sendall(b"GET /_fake/replies HTTP/1.1\r\nHost: fake\r\nConnection: close\r\n\r\n")
+        clients.append(client)
+    gate.set()
+    answers = [client.recv(12) for client in clients]
+    for client in clients:
+        client.close()
+    assert answers == [b"HTTP/1.1 200"] * 16

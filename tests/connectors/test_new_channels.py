@@ -1,6 +1,6 @@
 """What is particular to the channels Polish and Russian shops are reviewed on (Allegro, VK,
-YouTube, Trustpilot), beyond the contract every platform's tests check: the exact
-reconciliation rule, rotating refresh tokens, quotas, VK's comment counts and long threads,
+YouTube, Trustpilot), beyond the contract every platform's tests check: an answer written once,
+rotating refresh tokens, quotas, VK's comment counts and long threads,
 YouTube's replies beyond the five a thread carries, and `monitor init` on their settings."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors._http import scrub
-from connectors.base import ConnectorError, PostRejected, RateLimited
+from connectors.base import PostRejected, RateLimited
 from monitor.cli import app
 from monitor.fakes.demo import demo_secret_env, demo_sources
 from tests.connectors.conftest import Collector, seed, target_of
@@ -33,62 +33,8 @@ def collected(fake, connect, platform, count=2):
     return connector, [items[i] for i in ids]
 
 
-# --- reconciliation: ours only with that target, that text, from the shop ----------------------
-
-@pytest.mark.parametrize("platform", NEW)
-def test_a_shop_reply_with_another_text_leaves_the_decision_to_a_person(fake, connect, platform):
-    connector, (first, _) = collected(fake, connect, platform)
-    connector.reply(target_of(first), "Answered by hand by a colleague.")   # e.g. on the platform itself
-
-    with pytest.raises(ConnectorError) as raised:
-        connector.find_reply(target_of(first), TEXT)
-
-    assert "a person must decide" in str(raised.value)
-    assert not isinstance(raised.value, (PostRejected, RateLimited))
-
-
-@pytest.mark.parametrize("platform", ["vk", "youtube"])
-def test_the_same_text_from_a_customer_is_not_the_shops_reply(fake, connect, platform):
-    connector, (first, _) = collected(fake, connect, platform)
-    fake.add_post(platform, TEXT, kind="reply", parent=first.external_id, author="copycat", minutes_ago=0)
-
-    assert connector.find_reply(target_of(first), TEXT) is None
-
-
-def test_vk_find_reply_needs_the_reply_to_answer_that_very_comment(fake, connect):
-    connector = connect("vk")
-    top = fake.add_post("vk", "Где мой заказ?", kind="comment", author="anna", minutes_ago=10)
-    nested = fake.add_post("vk", "У меня тоже!", kind="reply", parent=top, author="boris", minutes_ago=5)
-    items = {i.external_id: i for i in Collector(connector).run()}
-    reply_id = connector.reply(target_of(items[top]), TEXT)       # the same text, to the top comment
-
-    assert connector.find_reply(target_of(items[nested]), TEXT) is None
-    assert connector.find_reply(target_of(items[top]), TEXT) == reply_id
-    assert items[nested].kind == "reply" and items[nested].parent_id == top
-
-
-def test_youtube_replies_before_the_target_do_not_count(fake, connect):
-    connector = connect("youtube")
-    top = fake.add_post("youtube", "Is it waterproof?", kind="comment", author="ola", minutes_ago=30)
-    items = {i.external_id: i for i in Collector(connector).run()}
-    connector.reply(target_of(items[top]), TEXT)
-    later = fake.add_post("youtube", "And is it in stock?", kind="reply", parent=top, author="ewa", minutes_ago=-1)
-    items.update({i.external_id: i for i in Collector(connector).run()})
-
-    assert connector.find_reply(target_of(items[later]), TEXT) is None   # the channel answered before it
-
-
-def test_trustpilot_never_overwrites_a_colleagues_reply(fake, connect):
-    connector, (first, _) = collected(fake, connect, "trustpilot")
-    fake.state.items[first.external_id].owner_reply = {"text": "We are sorry, Anna from support here.",
-                                                       "authorBusinessUserId": "6a0000000000000000000fff"}
-
-    with pytest.raises(PostRejected):
-        connector.reply(target_of(first), TEXT)
-    with pytest.raises(ConnectorError, match="another business user"):
-        connector.find_reply(target_of(first), TEXT)
-    assert fake.replies("trustpilot") == []
-
+# --- replies ------------------------------------------------------------------------------------
+# (Reconciliation on these platforms is tested with every platform's in test_reconcile.py.)
 
 def test_allegro_answer_is_written_once(fake, connect):
     connector, (first, _) = collected(fake, connect, "allegro")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from connectors._reconcile import ReplyUnclear
 from connectors.base import AuthExpired, ConnectorError, PostRejected, RateLimited, ReplyTarget
 from monitor.fakes.server import TOKEN_PATHS
 from tests.connectors.conftest import PLATFORMS, Collector, seed, target_of
@@ -127,7 +128,8 @@ def test_facebook_reply_to_a_reply_goes_under_the_top_comment(fake, connect):
     items = {i.external_id: i for i in Collector(connector).run()}
     reply_id = connector.reply(target_of(items[nested]), TEXT)
     assert fake.state.items[reply_id].parent == top
-    assert connector.find_reply(target_of(items[nested]), TEXT) == reply_id
+    with pytest.raises(ReplyUnclear, match="may answer another comment"):   # or the top comment's answer?
+        connector.find_reply(target_of(items[nested]), TEXT)
 
 
 def test_instagram_reply_to_a_reply_goes_under_the_top_comment(fake, connect):
@@ -141,6 +143,8 @@ def test_instagram_reply_to_a_reply_goes_under_the_top_comment(fake, connect):
 
 
 def test_google_find_reply_sees_an_owner_reply_written_elsewhere(fake, connect):
+    """Not ours (other text), and sending ours would replace it: a person decides."""
     connector, (first, _) = collected(fake, connect, "google_reviews")
     fake.state.items[first.external_id].owner_reply = {"comment": "Answered in the Google app", "updateTime": "x"}
-    assert connector.find_reply(target_of(first), TEXT) is not None
+    with pytest.raises(ReplyUnclear, match="other text"):
+        connector.find_reply(target_of(first), TEXT)

@@ -131,3 +131,17 @@ def test_a_bookmark_stored_before_sweeping_existed_is_read(fake, connect, platfo
     settle(collector)
 
     assert set(comments) <= set(collector.items)
+
+
+def test_comments_of_media_resumed_from_an_earlier_poll_keep_their_link(fake, connect):
+    collector, parents = swept(fake, connect, "instagram")
+    # The newest media gets more comments than one run reads: its walk resumes in a later run,
+    # while that run sweeps on further down the media list, where the media is not listed.
+    comments = comment_on_each(fake, "instagram", [parents[-1]] * (2 * MAX_PAGES + 3), start=40, tag="flood")
+    comments += comment_on_each(fake, "instagram", parents, start=30, tag="burst")
+
+    items = collector.run() + settle(collector)
+
+    assert sorted(i.external_id for i in items) == sorted(comments)
+    links = {i.external_id: i.url for i in items}
+    assert all(url and url.startswith("https://www.instagram.com/p/") for url in links.values()), links

@@ -22,7 +22,7 @@ def test_max_seconds_bounds_a_run(tmp_path, sqlite_url):
 
 
 def test_a_missing_alert_secret_is_a_settings_error_not_a_traceback(tmp_path, sqlite_url):
-    result = invoke(tmp_path, sqlite_url, "[alerts]\nslack_webhook = true\n", "--once")
+    result = invoke(tmp_path, sqlite_url, '[alerts]\nurls = ["${webhook_url}"]\n', "--once")
     assert result.exit_code == 2
     assert "MONITOR_SECRET_ALERTS_WEBHOOK_URL" in result.output and "Traceback" not in result.output
 

@@ -85,8 +85,8 @@ def test_a_critical_demo_post_raises_an_alert(make_settings):
 
     with FakePlatforms.start(seed="demo") as fake, WebhookReceiver() as hook:
         sources, secrets = fake_sources_toml(fake)
-        env = {**secrets, "MONITOR_SECRET_ALERTS_WEBHOOK_URL": hook.url}
-        settings = make_settings(BASE + '\n[analysis]\nbackend = "keywords"\n\n[alerts]\nslack_webhook = true\n'
+        env = {**secrets, "MONITOR_SECRET_ALERTS_HOOK": hook.url.replace("http://", "json://")}
+        settings = make_settings(BASE + '\n[analysis]\nbackend = "keywords"\n\n[alerts]\nurls = ["${hook}"]\n'
                                  + sources, env)
         monitor = Monitor(settings, environ=env, drafter=FixedDrafter(), safety=NoFindings())
         monitor.init()
@@ -100,8 +100,8 @@ def test_a_critical_demo_post_raises_an_alert(make_settings):
         scam = stored[fake.seeded["en-scam-1"][1]]
         critical = [p for p in stored.values() if p.severity >= settings.analysis.critical_threshold]
         assert scam in critical and all(p.alerted_at is not None for p in critical)
-        alerts = [m["text"] for m in hook.messages if m["text"].startswith("*Critical post")]
-        reminders = [m["text"] for m in hook.messages if "past their answer time" in m["text"]]
+        alerts = [m["message"] for m in hook.messages if m["message"].startswith("Critical post")]
+        reminders = [m["message"] for m in hook.messages if "past their answer time" in m["message"]]
         assert len(alerts) == len(critical) and len(reminders) == 1    # one each, not one per pass
         text = next(a for a in alerts if f"#{scam.id} " in a)
         assert "scam" in text and f"monitor show {scam.id}" in text and "Why:" in text

@@ -112,7 +112,6 @@ def test_service_due_uses_the_sla_settings(build_monitor):
     ('[sla]\nbusiness_day_start = "8am"\n', "[sla] business_day_start"),
     ('[sla]\nbusiness_day_start = "19:00"\n', "[sla]"),
     ('[sla]\nbusiness_days = ["mon", "funday"]\n', "[sla] business_days"),
-    ('[alerts]\nemail_to = ["ops@example.com"]\n', "[alerts]"),
     ('[alerts]\nreview_url = "https://x.example/posts"\n', "[alerts] review_url"),
     ('[daemon]\nbackoff_base_seconds = 900\nbackoff_cap_seconds = 60\n', "[daemon]"),
 ])

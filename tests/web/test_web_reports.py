@@ -52,6 +52,23 @@ def test_sources_page_shows_health(client_for, monitor):
     assert "token expired &lt;b&gt;now&lt;/b&gt;" in page
 
 
+def test_sources_page_counts_quarantine_and_names_a_failing_stream(client_for, monitor):
+    from connectors.base import Unreadable
+    from models import Source, SourceStream
+    from monitor import quarantine
+    with monitor.db.session() as session:
+        source = session.exec(select(Source)).one()
+        quarantine.hold(session, source, "comments", [Unreadable("no <i>created_time</i>", {"id": "1"}, "1"),
+                                                      Unreadable("no created_time", {"id": "2"}, "2")])
+        stream = session.exec(select(SourceStream).where(SourceStream.stream == "comments")).first() \
+            or SourceStream(source_id=source.id, stream="comments")
+        stream.last_error, stream.error_count = "graph said <b>no</b>", 2
+        session.add(stream)
+    page = client_for("olek").get("/sources").text
+    assert "2 unreadable" in page and "stream failing: comments" in page
+    assert "comments: graph said &lt;b&gt;no&lt;/b&gt;" in page
+
+
 def test_audit_log_filters_by_actor_action_post_and_date(client_for, monitor):
     anna, bob = client_for("anna"), client_for("bob")
     form_post(anna, monitor.seeded["praise"], "reject", reason="fine as is")
