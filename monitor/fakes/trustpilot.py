@@ -34,6 +34,8 @@ def _review(item: Item, state: FakeState) -> dict[str, Any]:
             "createdAt": iso_z(item.created), "updatedAt": None,
             "consumer": {"id": item.author_id, "displayName": item.author},
             "businessUnit": {"id": state.brand.trustpilot_business_unit_id},
+            # The private answer names the invited consumer (personal data the connector leaves out).
+            "referenceId": f"order-{item.id[-6:]}", "referralEmail": f"{item.author_id[-6:]}@customer.example",
             "companyReply": dict(item.owner_reply) if item.owner_reply else None,
             "links": [{"href": f"https://www.trustpilot.com/reviews/{item.id}", "method": "GET",
                        "rel": "reviews"}]}

@@ -36,6 +36,17 @@ def collected(fake, connect, platform, count=2):
 # --- replies ------------------------------------------------------------------------------------
 # (Reconciliation on these platforms is tested with every platform's in test_reconcile.py.)
 
+def test_an_unreadable_trustpilot_review_is_quarantined_without_the_consumers_email(fake, connect):
+    seed(fake, "trustpilot", 2)
+    fake.fail_next("trustpilot", "malformed", on="read")
+    pages = list(connect("trustpilot").collect(None))
+
+    [held] = [u for page in pages for u in page.unreadable]
+    assert "createdAt" in held.error and held.payload["id"] and held.payload["text"]
+    assert "referralEmail" not in held.payload and "referenceId" not in held.payload
+    assert sum(len(page.items) for page in pages) == 1
+
+
 def test_allegro_answer_is_written_once(fake, connect):
     connector, (first, _) = collected(fake, connect, "allegro")
     connector.reply(target_of(first), TEXT)
