@@ -16,7 +16,6 @@ comment, so there only the position in time can tell (see `connectors._reconcile
 """
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +47,7 @@ class BrandReply:
 def same_text(posted: str, approved: str) -> bool:
     """The approved text, as platforms give it back (HTML entities, spacing at the edges and
     between words are theirs to change)."""
+    import html  # only when reconciling: the CLI imports this module on every start
     return " ".join(html.unescape(posted).split()) == " ".join(approved.split())
 
 

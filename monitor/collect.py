@@ -78,7 +78,7 @@ class SourcePoll:
         self._pages: Optional[Iterator[Page]] = None
         self._source_id: Optional[int] = None
         self._platform = ""
-        self._began = time.monotonic()
+        self._busy = 0.0                        # seconds spent on this source (its pages interleave with others')
         self._read: Counter[str] = Counter()   # items read, by kind (comment, reply, review...)
 
     @property
@@ -87,6 +87,21 @@ class SourcePoll:
 
     def start(self) -> bool:
         """False when the source must not be asked now (rate-limited): `result.skipped` says why."""
+        began = time.monotonic()
+        try:
+            return self._start()
+        finally:
+            self._busy += time.monotonic() - began
+
+    def step(self) -> bool:
+        """Fetch and store one page; False when the poll is over (done or failed)."""
+        began = time.monotonic()
+        try:
+            return self._step()
+        finally:
+            self._busy += time.monotonic() - began
+
+    def _start(self) -> bool:
         with self.db.session() as session:
             source = session.exec(select(Source).where(Source.name == self.name)).one()
             if source.rate_limited_until and as_utc(source.rate_limited_until) > self.now and not self.force:
@@ -107,8 +122,7 @@ class SourcePoll:
             self._failed(exc)
         return True
 
-    def step(self) -> bool:
-        """Fetch and store one page; False when the poll is over (done or failed)."""
+    def _step(self) -> bool:
         if self._pages is None or self.result.error is not None:
             return False
         try:
@@ -203,7 +217,7 @@ class SourcePoll:
                    "done" if result.complete else "paused between pages; more to read")
         log.info("poll %s (%s): read %s; %d new, %d updated, %d page(s) in %.2f s; %s", self.name,
                  self._platform or "?", read, result.new, result.updated, result.pages,
-                 time.monotonic() - self._began, outcome)
+                 self._busy, outcome)
 
 
 def _stream_bookmarks(session, source: Source) -> dict[str, Optional[str]]:

@@ -25,17 +25,17 @@ def formatter(kind: str = "text") -> logging.Formatter:
 
 
 def configure(level: str = "INFO", kind: str = "text") -> None:
-    """Log to stderr at `level`. Does nothing to a root logger that already has handlers (a test
-    harness, an embedding application)."""
+    """Log to stderr at `level`. A root logger that already has handlers (a test harness, an
+    embedding application) is left as it is."""
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(formatter(kind))
         root.addHandler(handler)
+        root.setLevel(level)
     elif kind == "json":  # log shippers read every line as JSON, whoever set the handlers up
         for handler in root.handlers:
             handler.setFormatter(formatter(kind))
-    root.setLevel(level)
     for name in QUIET:
         if logging.getLogger(name).level == logging.NOTSET:
             logging.getLogger(name).setLevel(logging.WARNING)

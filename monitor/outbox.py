@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from connectors._reconcile import ReplyUnclear
 from connectors.base import AuthExpired, Connector, ConnectorError, PostRejected, RateLimited, ReplyTarget
-from models import OutboxReply, OutboxState, Post, PostStatus, as_utc, utcnow
+from models import OutboxReply, OutboxState, Post, PostStatus, Source, as_utc, utcnow
 from monitor import audit
 from monitor.db import Database
 from monitor.errors import Conflict, NotFound
@@ -92,9 +92,14 @@ def _finish(db: Database, outbox_id: int, state: OutboxState, *, worker: str, ac
             session.add(post)
         audit.record(session, actor, f"outbox.{state.value}", row.post_id, outbox_id=outbox_id, reply_id=reply_id,
                      error=error, how=how or None)
-    _log_outcome(f"reply {outbox_id} to post {row.post_id} ({post.platform})", state, error=error,
-                 reply_id=reply_id, how=how)
+        source = session.get(Source, post.source_id) if post.source_id else None
+    where = _where(source.name if source else None, post.platform)
+    _log_outcome(f"reply {outbox_id} to post {row.post_id} ({where})", state, error=error, reply_id=reply_id, how=how)
     return True
+
+
+def _where(source: Optional[str], platform: str) -> str:
+    return f"{source}, {platform}" if source else platform
 
 
 def _log_outcome(reply: str, state: OutboxState, *, error: Optional[str], reply_id: Optional[str], how: str) -> None:
@@ -162,16 +167,19 @@ def mark_stale_sending(db: Database, now: Optional[datetime] = None) -> int:
         stale = (col(OutboxReply.state) == OutboxState.sending.value,
                  or_(col(OutboxReply.sending_since).is_(None), col(OutboxReply.sending_since) < cutoff,
                      col(OutboxReply.worker).in_(gone)))
-        rows = list(session.exec(select(OutboxReply.id, OutboxReply.post_id, OutboxReply.worker).where(*stale)))
+        rows = list(session.exec(
+            select(OutboxReply.id, OutboxReply.post_id, OutboxReply.worker, Source.name, Post.platform)
+            .join(Post, col(Post.id) == col(OutboxReply.post_id))
+            .outerjoin(Source, col(Source.id) == col(Post.source_id)).where(*stale)))
         if not rows:
             return 0
         changed = session.execute(update(OutboxReply)
                                   .where(col(OutboxReply.id).in_([r[0] for r in rows]), *stale)
                                   .values(state=OutboxState.uncertain.value, updated_at=utcnow(),
                                           last_error="the worker stopped while posting; checking the platform before anything else"))
-    for outbox_id, post_id, worker in rows:
-        log.warning("reply %s to post %s: uncertain: %s stopped while posting it; the platform is checked "
-                    "before anything else", outbox_id, post_id, readable_worker(worker))
+    for outbox_id, post_id, worker, source, platform in rows:
+        log.warning("reply %s to post %s (%s): uncertain: %s stopped while posting it; the platform is checked "
+                    "before anything else", outbox_id, post_id, _where(source, platform), readable_worker(worker))
     return changed.rowcount
 
 

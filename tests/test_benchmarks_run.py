@@ -24,3 +24,8 @@ def test_daemon_benchmark_runs(postgres_url):   # the fixture skips (or fails in
     from tests.conftest import POSTGRES_URL     # the benchmark makes a schema of its own there
     output = run("-m", "bench.daemon_throughput", "--sources", "2", "--items", "6", "--postgres", POSTGRES_URL)
     assert "sqlite: collected+analysed" in output and "postgresql: posted" in output
+
+
+def test_cli_startup_benchmark_runs():
+    output = run("-m", "bench.cli_startup", "--runs", "1", "--json")
+    assert '"monitor approve ID --text T"' in output and '"median_s"' in output

@@ -8,10 +8,14 @@ hashtags are removed first: they are not in the language of the post.
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 import threading
 from functools import lru_cache
-from typing import Optional, Sequence
+from pathlib import Path
+from typing import Any, Optional, Sequence
 
 _STRIP = re.compile(r"https?://\S+|www\.\S+|[@#][\w.]+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -26,12 +30,47 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=8)
 def _identifier(languages: tuple[str, ...]):
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier = _load_identifier()
     known = set(identifier.nb_classes)
     identifier.set_languages([lang for lang in languages if lang in known])
     return identifier
+
+
+def _load_identifier():
+    """py3langid's model. It ships xz-compressed, and unpacking it takes most of a CLI command's
+    time (`monitor approve` checks the language of every text), so the unpacked model is kept
+    in the user's cache, keyed by the model file; any trouble there means unpacking as before."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    try:
+        return _from_cache(Path(MODEL_DIR) / MODEL_FILE, LanguageIdentifier)
+    except Exception:  # the cache is a shortcut, never a reason to fail
+        return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _from_cache(model: Path, identifier_class: Any) -> Any:
+    import lzma
+
+    import numpy as np
+    from py3langid import modelio
+
+    stat = model.stat()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "reply-monitor" / "langid"
+    cached = base / f"model-{stat.st_size}-{stat.st_mtime_ns}.npz"
+    if not cached.exists():
+        base.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=base, suffix=".part", delete=False) as handle:
+            with lzma.open(model) as source:
+                shutil.copyfileobj(source, handle, length=1 << 20)
+        os.replace(handle.name, cached)   # whole or not at all, also with several processes
+    try:
+        with np.load(cached, allow_pickle=False) as data:
+            return identifier_class(np.asarray(data["ptc"]), np.asarray(data["pc"]), data["classes"].tolist(),
+                                    modelio._to_array(data["nextmove"]), data["out_feat"].tolist(), norm_probs=True,
+                                    tk_row=modelio._to_array(data["nextmove_row"]))
+    except Exception:
+        cached.unlink(missing_ok=True)      # unreadable: the next start unpacks it again
+        raise
 
 
 def detect(text: str, languages: Sequence[str] = ("pl", "ru", "en", "uk", "de")) -> Optional[str]:

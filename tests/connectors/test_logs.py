@@ -76,10 +76,10 @@ def test_reconciled_deferred_failed_and_cancelled_replies_are_logged(fake, shop,
     shop.cancel_reply(row.id, ANNA, "deleted by its author")
 
     said = lines(caplog)
-    assert any(f"to post {ids[first]} (facebook): reconciled: already on the platform as" in line for line in said)
-    assert any(f"to post {ids[second]} (facebook): deferred: facebook (replying): the access token" in line
+    assert any(f"to post {ids[first]} (demo-facebook, facebook): reconciled: already on the platform as" in line for line in said)
+    assert any(f"to post {ids[second]} (demo-facebook, facebook): deferred: facebook (replying): the access token" in line
                for line in said)
-    assert any(f"to post {ids[second]} (facebook): failed: facebook (replying): Graph API refused" in line
+    assert any(f"to post {ids[second]} (demo-facebook, facebook): failed: facebook (replying): Graph API refused" in line
                for line in said)
     assert any(f"reply {row.id} to post {ids[second]}: cancel by anna (was failed); reason: deleted by its author"
                in line for line in said)

@@ -1,7 +1,7 @@
 """Reconciliation takes only the reply an uncertain post made: the one that answers the exact
 target with the approved text, from the brand, after the approval. Where the platform cannot
-tell (Facebook and Instagram put the answers to a comment and to its replies under the same
-comment), the row waits for a person: a wrong "ours" leaves a customer unanswered, a wrong
+tell (Facebook, Instagram and YouTube put the answers to a comment and to its replies under the
+same comment), the row waits for a person: a wrong "ours" leaves a customer unanswered, a wrong
 "not there" posts twice.
 
 Each test drives the application as an operator would (poll, approve, post) against the fake
@@ -9,14 +9,19 @@ platforms through the real connectors, and makes one post drop before it reaches
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Optional
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
+from connectors._reconcile import BrandReply, ReplyUnclear, our_reply
+from connectors.base import PostRejected
 from models import OutboxReply, Post
 from monitor.decisions import Actor
+from monitor.fakes.http import iso_z
+from monitor.fakes.state import Item, utc
+from tests.connectors.conftest import Collector, seed, target_of
 
 ANNA = Actor("anna")
 TO_BOB = "Bob, your parcel left our warehouse today."
@@ -173,7 +178,7 @@ def test_another_brand_answer_to_the_same_comment_waits_for_a_person(fake, shop)
 
 
 def graph_reply(fake, comment: str, text: str) -> None:
-    from monitor.fakes.state import Item, utc
+    """The page answers `comment` on Facebook itself (not through us)."""
     parent = fake.state.items[comment]
     brand = fake.brand
     fake.state.add(Item(id=f"{parent.root.rsplit('_', 1)[-1]}_{20000 + fake.state.next_number()}",
@@ -229,7 +234,7 @@ REVIEWS = ["google_reviews", "allegro", "trustpilot"]
 
 
 def owner_reply(fake, platform: str, text: str) -> dict:
-    now = fake_now_z()
+    now = iso_z(utc())
     return {"google_reviews": {"comment": text, "updateTime": now},
             "allegro": {"message": text, "createdAt": now},
             "trustpilot": {"text": text, "authorBusinessUserId": fake.brand.trustpilot_business_user_id,
@@ -262,9 +267,6 @@ def test_lost_answer_to_a_review_is_found_by_its_text(fake, shop, platform):
 
 def test_trustpilot_reply_by_another_business_user_is_never_replaced(fake, connect):
     """Trustpilot keeps one company reply and a new one replaces it: a colleague's stays."""
-    from connectors._reconcile import ReplyUnclear
-    from connectors.base import PostRejected
-    from tests.connectors.conftest import Collector, seed, target_of
     connector = connect("trustpilot")
     [review] = seed(fake, "trustpilot", 1)
     item = {i.external_id: i for i in Collector(connector).run()}[review]
@@ -282,11 +284,6 @@ def test_trustpilot_reply_by_another_business_user_is_never_replaced(fake, conne
 def test_a_brand_reply_with_other_text_after_the_approval_waits_for_a_person(fake, connect, platform):
     """A colleague answered on the platform itself, after the approval: not ours, and ours on top
     would answer the customer twice (or replace the colleague's)."""
-    from dataclasses import replace
-
-    from connectors._reconcile import ReplyUnclear
-    from monitor.fakes.state import utc
-    from tests.connectors.conftest import Collector, seed, target_of
     connector = connect(platform)
     [first] = seed(fake, platform, 1)
     item = {i.external_id: i for i in Collector(connector).run()}[first]
@@ -299,7 +296,6 @@ def test_a_brand_reply_with_other_text_after_the_approval_waits_for_a_person(fak
 
 @pytest.mark.parametrize("platform", ["vk", "youtube"])
 def test_the_same_text_from_a_customer_is_not_the_brands_reply(fake, connect, platform):
-    from tests.connectors.conftest import Collector, seed, target_of
     connector = connect(platform)
     [first] = seed(fake, platform, 1)
     item = {i.external_id: i for i in Collector(connector).run()}[first]
@@ -308,18 +304,9 @@ def test_the_same_text_from_a_customer_is_not_the_brands_reply(fake, connect, pl
     assert connector.find_reply(target_of(item), TO_ANNA) is None
 
 
-def fake_now_z(minutes_ago: Optional[float] = 0) -> str:
-    from monitor.fakes.http import iso_z
-    from monitor.fakes.state import utc
-    return iso_z(utc(minutes_ago or 0))
-
-
 # --- the rule itself --------------------------------------------------------------------------
 
 def test_a_listing_cut_short_is_never_read_as_nothing_posted():
-    from datetime import UTC, datetime
-
-    from connectors._reconcile import BrandReply, ReplyUnclear, our_reply
     approved = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     other = BrandReply("r1", "Another answer", approved + timedelta(minutes=1), exact=False)
     assert our_reply([other], SAME, approved, complete=True, where="t") is None

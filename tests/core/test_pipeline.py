@@ -184,9 +184,11 @@ def test_uncertain_post_left_for_a_person_when_platform_cannot_tell(monitor, pla
         assert session.exec(select(OutboxReply)).one().state == "needs_person"
 
 
-def test_worker_that_died_mid_post_is_reconciled(monitor, platform):
+def test_worker_that_died_mid_post_is_reconciled(monitor, platform, caplog):
+    import logging
     from datetime import timedelta
     from models import utcnow
+    caplog.set_level(logging.INFO)
     platform.items = [item(1)]
     monitor.poll()
     monitor.process()
@@ -197,3 +199,7 @@ def test_worker_that_died_mid_post_is_reconciled(monitor, platform):
         row.state, row.worker, row.sending_since = "sending", "dead:1", utcnow() - timedelta(hours=1)
     report = monitor.post_approved()         # platform has no reply: confirmed, then sent once
     assert report.sent == [row.id] and platform.replies == {"p1": [row.text]}
+    said = [r.getMessage() for r in caplog.records if r.name == "monitor.outbox"]
+    assert said[0] == (f"reply {row.id} to post {post.id} (mem, memory): uncertain: dead:1 stopped while posting it; "
+                       "the platform is checked before anything else")
+    assert said[-1].startswith(f"reply {row.id} to post {post.id} (mem, memory): sent as ")
