@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
@@ -22,7 +21,7 @@ import requests
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
 from connectors._paging import now_utc, parse_time
-from connectors._reconcile import BrandReply
+from connectors._reconcile import ThreadComment
 from connectors.base import (AuthExpired, ConnectorError, CredentialInfo, MalformedPayload, PostRejected,
                              RateLimited, ReplyTarget, Secrets)
 
@@ -197,17 +196,6 @@ def reply_object(target: ReplyTarget) -> str:
     return value or target.external_id
 
 
-@dataclass(frozen=True)
-class ThreadComment:
-    """A comment under the object our reply goes under, as reconciliation needs it."""
-
-    comment_id: str
-    text: str
-    created: Optional[datetime]
-    by_brand: bool
-    parent: Optional[str]       # what Graph names as its parent (absent on top-level comments)
-
-
 def thread_comment(raw: Any, *, text_key: str, time_key: str, by_brand: bool) -> Optional[ThreadComment]:
     if not isinstance(raw, dict) or not raw.get("id"):
         return None
@@ -220,21 +208,3 @@ def thread_comment(raw: Any, *, text_key: str, time_key: str, by_brand: bool) ->
                          str(parent["id"]) if parent.get("id") else None)
 
 
-def thread_replies(comments: list[ThreadComment], target: ReplyTarget, under: str) -> list[BrandReply]:
-    """The brand's replies under `under` (where our reply to `target` went), each marked `exact`
-    when it cannot answer anything but the target.
-
-    Graph nests one level: our answers to a comment and to each of its replies all sit under
-    the comment, with that comment as their parent. So an answer there may be meant for the
-    comment (always older than its replies) or for any customer reply older than the answer;
-    only an answer older than all of those (other than the target) surely answers the target.
-    Under a post sit only the answers to the post itself."""
-    children = [c for c in comments if c.parent in (None, under)]
-    rivals: list[Optional[datetime]] = []
-    if target.kind in ("comment", "reply"):
-        rivals = [c.created for c in children if not c.by_brand and c.comment_id != target.external_id]
-    if target.external_id != under:
-        rivals.append(None)  # the comment itself, older than every reply under it
-    return [BrandReply(c.comment_id, c.text, c.created,
-                       exact=not any(r is None or c.created is None or r <= c.created for r in rivals))
-            for c in children if c.by_brand]

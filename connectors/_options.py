@@ -6,6 +6,7 @@ error at start-up instead of a setting silently ignored.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
@@ -95,6 +96,18 @@ class Options:
         if parts.query or parts.fragment:
             raise self.error(key, "must not contain a query or fragment")
         return value.rstrip("/")
+
+    def writable_file(self, key: str) -> Optional[Path]:
+        """A file the application may write (e.g. a renewed token): its folder must exist."""
+        value = self.text(key, None)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.parent.is_dir():
+            raise self.error(key, f"the folder {str(path.parent)!r} does not exist")
+        if path.is_dir():
+            raise self.error(key, "must be a file, not a folder")
+        return path
 
     def finish(self) -> None:
         unknown = sorted(set(self._raw) - self._read)

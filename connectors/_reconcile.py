@@ -11,8 +11,8 @@ unanswered, a wrong "not there" posts twice.
 
 Each connector lists the brand's replies where its own reply would be and says, for each,
 whether it answers the target and nothing else (`exact`): X and Reddit name a reply's parent;
-Facebook and Instagram put the answers to a comment and to its replies under the same comment,
-so there only the position in time can tell (see `connectors._graph.thread_replies`).
+Facebook, Instagram and YouTube put the answers to a comment and to its replies under the same
+comment, so there only the position in time can tell (see `connectors._reconcile.thread_replies`).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Optional
 
-from connectors.base import ConnectorError
+from connectors.base import ConnectorError, ReplyTarget
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +82,34 @@ def our_reply(replies: Iterable[BrandReply], text: str, since: Optional[datetime
     if not complete:
         raise ReplyUnclear(f"{where}: the brand's replies run past the pages read; cannot tell whether ours is among them")
     return None
+
+
+@dataclass(frozen=True)
+class ThreadComment:
+    """A comment under the object our reply goes under, as reconciliation needs it."""
+
+    comment_id: str
+    text: str
+    created: Optional[datetime]
+    by_brand: bool
+    parent: Optional[str]       # what the platform names as its parent (absent on top-level comments)
+
+
+def thread_replies(comments: list[ThreadComment], target: ReplyTarget, under: str) -> list[BrandReply]:
+    """The brand's replies under `under` (where our reply to `target` went), each marked `exact`
+    when it cannot answer anything but the target.
+
+    Graph and YouTube nest one level: our answers to a comment and to each of its replies all
+    sit under the comment, with that comment as their parent. So an answer there may be meant for the
+    comment (always older than its replies) or for any customer reply older than the answer;
+    only an answer older than all of those (other than the target) surely answers the target.
+    Under a post sit only the answers to the post itself."""
+    children = [c for c in comments if c.parent in (None, under)]
+    rivals: list[Optional[datetime]] = []
+    if target.kind in ("comment", "reply"):
+        rivals = [c.created for c in children if not c.by_brand and c.comment_id != target.external_id]
+    if target.external_id != under:
+        rivals.append(None)  # the comment itself, older than every reply under it
+    return [BrandReply(c.comment_id, c.text, c.created,
+                       exact=not any(r is None or c.created is None or r <= c.created for r in rivals))
+            for c in children if c.by_brand]

@@ -14,9 +14,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Iterator, Mapping, Optional
 
-from connectors._graph import (GraphClient, ObjectMissing, ThreadComment, graph_options, graph_token, reply_object,
-                              thread_comment, thread_replies)
-from connectors._reconcile import our_reply
+from connectors._graph import (GraphClient, ObjectMissing, graph_options, graph_token, reply_object,
+                              thread_comment)
+from connectors._reconcile import ThreadComment, our_reply, thread_replies
 from connectors._options import Options
 from connectors._paging import (OVERLAP, Entry, Mark, StreamWalk, backfill_floor, close_stream, isolated,
                                 load_stream, need, now_utc, optional_int, parse_time, read_entries, time_of)
@@ -208,7 +208,7 @@ class FacebookConnector(Connector):
 
     def find_reply(self, target: ReplyTarget, text: str) -> Optional[str]:
         """The page's comment with this text directly under the object our reply went under (see
-        `connectors._graph.thread_replies` for what tells an answer's target there)."""
+        `connectors._reconcile.thread_replies` for what tells an answer's target there)."""
         under = reply_object(target)
         comments: list[ThreadComment] = []
         cursor: Optional[str] = None

@@ -18,6 +18,10 @@ SECRET_KEYS = {
     "instagram": ("access_token",),
     "reddit": ("client_id", "client_secret", "refresh_token"),
     "google_reviews": ("client_id", "client_secret", "refresh_token"),
+    "allegro": ("client_id", "client_secret", "refresh_token"),
+    "vk": ("access_token",),
+    "youtube": ("client_id", "client_secret", "refresh_token"),
+    "trustpilot": ("api_key", "api_secret", "refresh_token"),
 }
 
 
@@ -84,6 +88,15 @@ def demo_sources(base_url: str, brand: Brand = Brand()) -> list[dict[str, Any]]:
          "subreddits": [brand.subreddit], "terms": ["DemoShop", "Demo Shop"], "base_url": base_url},
         {"name": "demo-google", "platform": "google_reviews", "account_id": brand.google_account_id,
          "location_id": brand.google_location_id, "base_url": base_url, "token_uri": f"{base_url}/token"},
+        # Allegro's list has no total: a short page is the last, so ask for no more than the fake pages by.
+        {"name": "demo-allegro", "platform": "allegro", "base_url": base_url,
+         "token_uri": f"{base_url}/auth/oauth/token", "page_size": 2},
+        {"name": "demo-vk", "platform": "vk", "group_id": brand.vk_group_id, "base_url": base_url,
+         "requests_per_second": 20},
+        {"name": "demo-youtube", "platform": "youtube", "channel_id": brand.youtube_channel_id, "base_url": base_url,
+         "token_uri": f"{base_url}/youtube/oauth2/token"},
+        {"name": "demo-trustpilot", "platform": "trustpilot", "business_unit_id": brand.trustpilot_business_unit_id,
+         "business_user_id": brand.trustpilot_business_user_id, "base_url": base_url},
     ]
 
 

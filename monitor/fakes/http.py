@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import secrets as random_tokens
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping, Optional, Sequence
@@ -93,3 +94,30 @@ def iso_z(value: datetime) -> str:
 
 def graph_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def bearer_ok(state: Any, request: Request) -> bool:
+    """Whether the request carries an access token the fake issued."""
+    auth = request.headers.get("Authorization", "") or ""
+    return auth.startswith("Bearer ") and auth.split(" ", 1)[1] in state.tokens
+
+
+def issue_token(state: Any, request: Request, prefix: str, *, rotate: bool = False,
+                expires_in: int = 3600, extra: Optional[Mapping[str, Any]] = None) -> Answer:
+    """An OAuth refresh-token grant (RFC 6749 6): a new access token, and with `rotate` a new
+    refresh token as well (Allegro and Trustpilot hand out a new one at every renewal); `extra`
+    fields a platform adds to the answer."""
+    if request.param("grant_type") != "refresh_token" or not request.param("refresh_token"):
+        return Answer(400, {"error": "invalid_request", "error_description": "refresh_token required"})
+    state.refresh_tokens_used.append(request.param("refresh_token"))
+    token = f"fake-{prefix}-" + random_tokens.token_hex(8)
+    state.tokens.add(token)
+    body: dict[str, Any] = {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+    if rotate:
+        body["refresh_token"] = f"fake-{prefix}-refresh-" + random_tokens.token_hex(8)
+    body.update(extra or {})
+    return Answer(200, body)
+
+
+def invalid_grant() -> Answer:
+    return Answer(400, {"error": "invalid_grant", "error_description": "Invalid refresh token"})

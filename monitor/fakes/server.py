@@ -1,6 +1,6 @@
 """`FakePlatforms`: one local HTTP server (127.0.0.1, a free port) that answers like X, the Graph
-API (Facebook and Instagram), Reddit and Google Business Profile for the endpoints our
-connectors use. The real client libraries are pointed at it; tests and `monitor demo` use it.
+API (Facebook and Instagram), Reddit, Google Business Profile, Allegro, VK, YouTube and
+Trustpilot for the endpoints our connectors use. The real client libraries are pointed at it; tests and `monitor demo` use it.
 
 It keeps items in memory, accepts replies (and lists them), pages with a small page size, and
 can be told to fail the next requests of a platform in the ways real platforms do.
@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
-from monitor.fakes import google, graph, reddit, x
+from monitor.fakes import allegro, google, graph, reddit, trustpilot, vk, x, youtube
 from monitor.fakes.http import Answer, Request
 from monitor.fakes.state import FAILURE_KINDS, PLATFORMS, Brand, Failure, FakeState, SeenRequest, utc
 
 log = logging.getLogger(__name__)
 Seed = Union[None, str, Path, Iterable[Mapping[str, Any]]]
+TOKEN_PATHS = (reddit.TOKEN_PATH, google.TOKEN_PATH, allegro.TOKEN_PATH, youtube.TOKEN_PATH, trustpilot.TOKEN_PATH)
 
 
 class _Server(ThreadingHTTPServer):
@@ -106,7 +107,10 @@ class FakePlatforms:
         "comment" (on the page's post), "reply" (to `parent` or the newest comment), "mention"
         (a visitor post on the page); instagram "comment", "reply"; reddit "comment" (in the
         subreddit), "mention" (also in the brand's inbox), "reply", "post"; google_reviews
-        "review" with `rating`.
+        "review" with `rating`; allegro "review" (a sales rating, `rating` 1-5: 3 and up recommend);
+        vk "comment" (on the community's post), "reply" (in the thread of `parent` or the newest
+        comment); youtube "comment" (on the channel's video), "reply"; trustpilot "review" with
+        `rating` (a first line followed by more lines becomes the title).
         """
         if platform not in PLATFORMS:
             raise ValueError(f"unknown platform {platform!r}; one of {', '.join(PLATFORMS)}")
@@ -121,8 +125,16 @@ class FakePlatforms:
             elif platform == "reddit":
                 item = reddit.add_post(self.state, text, kind=kind or "comment", parent=parent,
                                        subreddit=subreddit, **common)
-            else:
+            elif platform == "google_reviews":
                 item = google.add_post(self.state, text, rating=rating, **common)
+            elif platform == "allegro":
+                item = allegro.add_post(self.state, text, rating=rating, **common)
+            elif platform == "trustpilot":
+                item = trustpilot.add_post(self.state, text, rating=rating, **common)
+            elif platform == "vk":
+                item = vk.add_post(self.state, text, kind=kind or "comment", parent=parent, **common)
+            else:
+                item = youtube.add_post(self.state, text, kind=kind or "comment", parent=parent, **common)
         if demo_id:
             self.seeded[demo_id] = (platform, item.id)
         return item.id
@@ -170,6 +182,9 @@ class FakePlatforms:
             return "reddit", reddit
         if google.owns(path):
             return "google_reviews", google
+        for name, module in (("allegro", allegro), ("vk", vk), ("youtube", youtube), ("trustpilot", trustpilot)):
+            if module.owns(path):
+                return name, module
         return None
 
     def _control(self, request: Request) -> Answer:
@@ -198,10 +213,11 @@ class FakePlatforms:
         if found is None:
             return Answer(404, {"error": "not a fake platform endpoint"}), "send"
         platform, module = found
-        token_call = request.path.rstrip("/") in (reddit.TOKEN_PATH, google.TOKEN_PATH)
+        token_call = request.path.rstrip("/") in TOKEN_PATHS
+        method = module.verb(request) if hasattr(module, "verb") else request.method  # VK: all POSTs
         with self.state.lock:
-            kind = self.state.take_failure(platform, request.method, token_call)
-            self.state.requests.append(SeenRequest(platform, request.method, request.path, utc(), kind))
+            kind = self.state.take_failure(platform, method, token_call)
+            self.state.requests.append(SeenRequest(platform, method, request.path, utc(), kind))
             if kind == "disconnect":
                 return None, "drop"
             if kind == "lost_response":
@@ -209,8 +225,8 @@ class FakePlatforms:
                 return None, "drop"
             if kind == "truncated":
                 return module.handle(self.state, request), "truncate"
-            if kind == "malformed" and request.method == "GET":
-                return _damaged(module.handle(self.state, request)), "send"
+            if kind == "malformed" and method == "GET":
+                return _damaged(module, module.handle(self.state, request)), "send"
             if kind:
                 answer = module.failure(self.state, request, kind)
                 if answer is not None:
@@ -219,18 +235,23 @@ class FakePlatforms:
 
 
 # What a platform sometimes leaves out of one item of a listing (the rest of the page is fine).
-_REQUIRED = ("author_id", "created_time", "timestamp", "created_utc", "createTime")
+_REQUIRED = ("author_id", "created_time", "timestamp", "created_utc", "createTime", "createdAt", "date",
+             "publishedAt")
 
 
-def _damaged(answer: Answer) -> Answer:
+def _damaged(module: Any, answer: Answer) -> Answer:
     """A "malformed" read: the real page, its first item missing a field every reader needs
-    (as in a real X mentions page holding one tweet without `author_id`)."""
+    (as in a real X mentions page holding one tweet without `author_id`). A platform module
+    whose listings have their own shape says where their items are (`listed`)."""
     body = answer.body
-    items = body.get("data") if isinstance(body, dict) else None
-    if isinstance(items, dict):  # Reddit: a Listing
-        items = [child.get("data") for child in items.get("children") or [] if isinstance(child, dict)]
-    if items is None and isinstance(body, dict):
-        items = body.get("reviews")
+    if hasattr(module, "listed"):
+        items = module.listed(body)
+    else:
+        items = body.get("data") if isinstance(body, dict) else None
+        if isinstance(items, dict):  # Reddit: a Listing
+            items = [child.get("data") for child in items.get("children") or [] if isinstance(child, dict)]
+        if items is None and isinstance(body, dict):
+            items = body.get("reviews")
     for item in items or []:
         if isinstance(item, dict):
             for key in _REQUIRED:

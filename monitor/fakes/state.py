@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Optional
 
-PLATFORMS = ("x", "facebook", "instagram", "reddit", "google_reviews")
+PLATFORMS = ("x", "facebook", "instagram", "reddit", "google_reviews", "allegro", "vk", "youtube", "trustpilot")
 FAILURE_KINDS = (
     "rate_limit",      # the platform's rate-limit answer (HTTP 429 / Graph code 4)
-    "api_ratelimit",   # Reddit only: HTTP 200 with a RATELIMIT error (as for too many comments)
+    "api_ratelimit",   # Reddit: HTTP 200 with a RATELIMIT error (as for too many comments); YouTube: the
+                       # daily quota is spent (403 quotaExceeded); VK: the daily method limit (error 29)
     "auth_expired",    # token expired or revoked (token endpoints refuse to renew as well)
     "malformed",       # reads: the real page with its first item lacking a required field;
                        # posts: a well-formed answer without the reply's id
@@ -36,6 +37,14 @@ class Brand:
     subreddit: str = "zakupy"
     google_account_id: str = "1000000001"
     google_location_id: str = "2000000002"
+    allegro_user_id: str = "77000001"
+    allegro_login: str = "DemoShop_PL"
+    vk_group_id: str = "210000001"
+    vk_group_name: str = "Demo Shop"
+    youtube_channel_id: str = "UCdemoShop00000000000001"
+    youtube_channel_name: str = "Demo Shop"
+    trustpilot_business_unit_id: str = "5f00000000000000000000a1"
+    trustpilot_business_user_id: str = "6a00000000000000000000b2"
 
 
 @dataclass
@@ -45,7 +54,8 @@ class Item:
 
     id: str
     platform: str
-    kind: str                 # tweet, fb_post, fb_comment, ig_media, ig_comment, t1, t3, review
+    kind: str                 # tweet, fb_post, fb_comment, ig_media, ig_comment, t1, t3, review,
+                              # rating (Allegro), vk_post, vk_comment, yt_video, yt_comment, tp_review
     text: str
     author: str
     author_id: str
@@ -60,7 +70,7 @@ class Item:
     rating: Optional[int] = None
     demo_id: Optional[str] = None
     mentions_brand: bool = False
-    owner_reply: Optional[dict[str, Any]] = None   # Google reviews
+    owner_reply: Optional[dict[str, Any]] = None   # Google reviews, Allegro, Trustpilot
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +102,8 @@ class FakeState:
         self.failures: list[Failure] = []
         self.requests: list[SeenRequest] = []
         self.tokens: set[str] = set()
+        self.refresh_tokens_used: list[str] = []
+        self.refresh_token_lifetime = 30 * 24 * 3600   # seconds (Trustpilot tells it at each renewal)
         # When the Graph page token expires (debug_token's expires_at); None: it never does.
         self.token_expires_at: Optional[datetime] = utc(minutes_ago=-55 * 24 * 60)
         self.author_ids: dict[tuple[str, str], str] = {}

@@ -16,12 +16,15 @@ from monitor.fakes import FakePlatforms
 from monitor.fakes.demo import demo_secret_env, demo_sources
 from monitor.settings import SecretStore, Settings
 
-PLATFORMS = ["x", "facebook", "instagram", "reddit", "google_reviews"]
+PLATFORMS = ["x", "facebook", "instagram", "reddit", "google_reviews", "allegro", "vk", "youtube", "trustpilot"]
 KIND = {"x": "mention", "facebook": "comment", "instagram": "comment", "reddit": "comment",
-        "google_reviews": "review"}
+        "google_reviews": "review", "allegro": "review", "vk": "comment", "youtube": "comment", "trustpilot": "review"}
+# Platforms whose short-lived access token is renewed from a refresh token by the connector.
+RENEWING = ["reddit", "google_reviews", "allegro", "youtube", "trustpilot"]
 # The stream each platform reads first (where an unreadable item would once have stopped the rest).
 FIRST_STREAM = {"x": "mentions", "facebook": "posts", "instagram": "comments", "reddit": "mentions",
-                "google_reviews": "reviews"}
+                "google_reviews": "reviews", "allegro": "ratings", "vk": "comments", "youtube": "comments",
+                "trustpilot": "reviews"}
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 

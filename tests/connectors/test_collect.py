@@ -23,7 +23,7 @@ def test_collects_every_item_across_pages(fake, connect, platform):
     assert first.text.startswith("@DemoShop post 0") and "where is my parcel" in first.text
     assert first.author_handle == "customer0"
     assert first.created_at.tzinfo is not None
-    if platform == "google_reviews":
+    if KIND[platform] == "review":
         assert first.rating == 1 and collector.items[ids[4]].rating == 5
     # Seven items at two per page: the connector followed pagination, and only to the fake.
     reads = [r for r in fake.requests(platform) if r.method == "GET"]
@@ -58,7 +58,8 @@ def test_new_connector_instance_continues_from_the_stored_bookmark(fake, connect
 
 
 # Requests that pass before the failure, so that at least one page is stored first.
-FIRST_PAGE = {"x": 1, "facebook": 2, "instagram": 2, "reddit": 2, "google_reviews": 1}
+FIRST_PAGE = {"x": 1, "facebook": 2, "instagram": 2, "reddit": 2, "google_reviews": 1, "allegro": 1, "vk": 2,
+              "youtube": 1, "trustpilot": 1}
 
 
 @pytest.mark.parametrize("failure", ["truncated", "server_error"])

@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from typer.testing import CliRunner
 
+from connectors.base import AuthExpired
 from models import utcnow
 from monitor.cli import app
 from monitor.fakes.demo import demo_secret_env, demo_sources
+from monitor.fakes.server import TOKEN_PATHS
+from tests.connectors.conftest import PLATFORMS
 from tests.daemon.fakes_support import toml_value
 from tests.daemon.receivers import free_port
 
 
-def write_settings(tmp_path, fake, sqlite_url, *, unreachable: str = "x") -> tuple[str, dict[str, str]]:
-    chosen = [s for s in demo_sources(fake.base_url, fake.brand) if s["platform"] in ("x", "facebook", "google_reviews")]
+def write_settings(tmp_path, fake, sqlite_url, *, unreachable: str = "x",
+                   platforms: tuple[str, ...] = ("x", "facebook", "google_reviews")) -> tuple[str, dict[str, str]]:
+    chosen = [s for s in demo_sources(fake.base_url, fake.brand) if s["platform"] in platforms]
     text = '[app]\ntimezone = "Europe/Warsaw"\n[alerts]\nexpiry_warning_days = 7\n'
     for source in chosen:
         if source["platform"] == unreachable:
@@ -63,3 +69,38 @@ def test_doctor_warns_before_a_graph_token_expires_and_passes_when_all_is_well(f
     fake.state.token_expires_at = utcnow() - timedelta(hours=1)
     rows = by_area(runner.invoke(app, ["doctor", "--json"], env=env).output)
     assert rows["source demo-facebook"]["status"] == "fail" and "expired" in rows["source demo-facebook"]["detail"]
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_platform_checks_its_credentials_with_one_cheap_call(fake, connect, platform):
+    source = next(s for s in demo_sources(fake.base_url, fake.brand) if s["platform"] == platform)
+    secrets = demo_secret_env([source]).values()
+    info = connect(platform).check_credentials()
+
+    assert info is not None and info.detail and not any(secret in info.detail for secret in secrets)
+    calls = [r for r in fake.requests() if r.path.rstrip("/") not in TOKEN_PATHS]   # (renewals aside)
+    assert 1 <= len(calls) <= 2 and all(r.method == "GET" for r in calls)
+    assert fake.replies(platform) == []
+    # Revoked (renewing is refused as well); Instagram's token is checked at Graph's debug_token,
+    # which the fake counts as Facebook's.
+    for failing in {"instagram": ("instagram", "facebook")}.get(platform, (platform,)):
+        fake.fail_next(failing, "auth_expired", times=20)
+    with pytest.raises(AuthExpired):
+        connect(platform).check_credentials()
+
+
+def test_doctor_warns_before_a_trustpilot_refresh_token_runs_out(fake, tmp_path, sqlite_url):
+    """Trustpilot says at each renewal how long the new refresh token lasts; the others do not."""
+    _, env = write_settings(tmp_path, fake, sqlite_url, unreachable="none",
+                            platforms=("allegro", "vk", "youtube", "trustpilot"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"], env=env).exit_code == 0
+    rows = by_area(runner.invoke(app, ["doctor", "--json"], env=env).output)
+    assert {rows[f"source demo-{p}"]["status"] for p in ("allegro", "vk", "youtube", "trustpilot")} == {"ok"}
+    assert rows["source demo-trustpilot"]["expires_at"] and not rows["source demo-allegro"]["expires_at"]
+
+    fake.state.refresh_token_lifetime = 3 * 24 * 3600
+    result = runner.invoke(app, ["doctor", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert by_area(result.output)["source demo-trustpilot"]["status"] == "warn"
+    assert "in 3 day(s)" in by_area(result.output)["source demo-trustpilot"]["detail"]

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.base import AuthExpired, ConnectorError, RateLimited
-from tests.connectors.conftest import FIRST_STREAM, PLATFORMS, Collector, seed
+from tests.connectors.conftest import FIRST_STREAM, PLATFORMS, RENEWING, Collector, seed
 
 # How long each fake platform asks to wait (X: reset header 900 s; Graph: 12 min in the usage
-# header; Reddit: retry-after 120 s; Google: no hint, a one-minute default).
-EXPECTED_WAIT = {"x": 900, "facebook": 720, "instagram": 720, "reddit": 120, "google_reviews": 60}
+# header; Reddit: retry-after 120 s; Google, Allegro, Trustpilot: no hint, a one-minute default;
+# YouTube: rateLimitExceeded, a minute; VK: error 6, too many requests per second, five seconds).
+EXPECTED_WAIT = {"x": 900, "facebook": 720, "instagram": 720, "reddit": 120, "google_reviews": 60, "allegro": 60,
+                 "vk": 5, "youtube": 60, "trustpilot": 60}
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -51,7 +53,7 @@ def test_expired_token_asks_for_reauthorisation_and_loses_nothing(fake, connect,
     assert set(ids) | set(later) <= set(collector.items)
 
 
-@pytest.mark.parametrize("platform", ["reddit", "google_reviews"])
+@pytest.mark.parametrize("platform", RENEWING)
 def test_an_expired_access_token_is_renewed_without_bothering_anyone(fake, connect, platform):
     seed(fake, platform, 3)
     collector = Collector(connect(platform))

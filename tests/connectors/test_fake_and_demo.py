@@ -36,6 +36,10 @@ def test_fake_refuses_requests_without_credentials(fake):
     assert requests.get(f"{base}/v21.0/{fake.brand.facebook_page_id}/feed", timeout=5).json()["error"]["code"] == 104
     assert requests.get(f"{base}/r/zakupy/comments", timeout=5).status_code == 401
     assert requests.get(f"{base}/v4/accounts/1/locations/2/reviews", timeout=5).status_code == 401
+    assert requests.get(f"{base}/sale/user-ratings", timeout=5).status_code == 401
+    assert requests.post(f"{base}/method/wall.get", data={"v": "5.199"}, timeout=5).json()["error"]["error_code"] == 5
+    assert requests.get(f"{base}/youtube/v3/commentThreads", timeout=5).status_code == 401
+    assert requests.get(f"{base}/v1/private/reviews/1", timeout=5).status_code == 401
 
 
 def test_fail_next_validates_its_arguments(fake):
@@ -72,7 +76,8 @@ def test_demo_sources_pass_the_settings_validation(tmp_path):
     for source in demo_sources("http://127.0.0.1:8765"):
         lines.append("[[sources]]")
         for key, value in source.items():
-            rendered = "[" + ", ".join(f'"{v}"' for v in value) + "]" if isinstance(value, list) else \
+            rendered = str(value) if isinstance(value, int) else \
+                "[" + ", ".join(f'"{v}"' for v in value) + "]" if isinstance(value, list) else \
                 '"' + str(value).replace('"', '\\"') + '"'
             lines.append(f"{key} = {rendered}")
     path = tmp_path / "settings.toml"

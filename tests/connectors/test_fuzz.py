@@ -104,8 +104,79 @@ GOOGLE_PAGE = {"reviews": [
      "reviewer": {"isAnonymous": True}, "starRating": "FIVE", "createTime": ISO_Z, "updateTime": ISO_Z},
 ], "averageRating": 4.1, "totalReviewCount": 12, "nextPageToken": "next-page"}
 
+ALLEGRO_PAGE = {"ratings": [
+    {"id": "c2e5bd0f-3e5b-4b7b-9a3f-1c2d3e4f5a6b", "buyer": {"id": "45120000", "login": "kupujacy_1"},
+     "comment": "Paczka dotarła szybko &amp; bezpiecznie", "createdAt": ISO_Z, "editedAt": None, "lastChangedAt": ISO_Z,
+     "recommended": True, "rates": {"delivery": 5, "deliveryCost": 5, "description": 4, "service": 5},
+     "answer": {"message": "Dziękujemy!", "createdAt": ISO_Z}, "excludedFromAverageRates": False,
+     "order": {"offers": [{"id": "10000000001", "title": "Kubek"}]}},
+    {"id": "a1b2c3d4-0000-4000-8000-000000000002", "buyer": {"id": "45120001", "login": "ewa_k"},
+     "comment": None, "createdAt": ISO_Z, "editedAt": ISO_Z, "lastChangedAt": ISO_Z, "recommended": False,
+     "rates": None, "answer": None, "order": {"offers": []}},
+]}
+VK_COMMENTS = {"count": 2, "current_level_count": 2, "can_post": True, "show_reply_button": True, "items": [
+    {"id": 1001, "from_id": 5001, "post_id": 900, "owner_id": -int(BRAND.vk_group_id), "date": int(UNIX),
+     "text": "Где мой заказ? &quot;", "likes": {"count": 1}, "parents_stack": [],
+     "thread": {"count": 2, "can_post": True, "items": [
+         {"id": 1003, "from_id": -int(BRAND.vk_group_id), "post_id": 900, "owner_id": -int(BRAND.vk_group_id),
+          "date": int(UNIX), "text": "Проверяем!", "reply_to_comment": 1001, "reply_to_user": 5001,
+          "parents_stack": [1001]},
+         {"id": 1004, "from_id": 5002, "post_id": 900, "owner_id": -int(BRAND.vk_group_id), "date": int(UNIX),
+          "text": "И мой тоже", "reply_to_comment": 1001, "reply_to_user": 5001, "parents_stack": [1001]}]}},
+    {"id": 1002, "from_id": 5002, "post_id": 900, "owner_id": -int(BRAND.vk_group_id), "date": int(UNIX),
+     "text": "Отличный магазин", "likes": {"count": 0}, "parents_stack": [], "thread": {"count": 0, "items": []}},
+], "profiles": [{"id": 5001, "first_name": "Анна", "last_name": "Иванова", "screen_name": "anna"},
+                {"id": 5002, "first_name": "Борис", "last_name": "", "screen_name": "boris"}],
+    "groups": [{"id": int(BRAND.vk_group_id), "name": "Demo Shop", "screen_name": f"club{BRAND.vk_group_id}"}]}
+YOUTUBE_THREADS = {"kind": "youtube#commentThreadListResponse", "etag": "e", "nextPageToken": "QURTSl9pMk",
+                   "pageInfo": {"totalResults": 2, "resultsPerPage": 2}, "items": [
+    {"kind": "youtube#commentThread", "etag": "t1", "id": "UgzTopComment0000000004AaABAg",
+     "snippet": {"channelId": BRAND.youtube_channel_id, "videoId": "dQw4w9WgXcQ", "canReply": True,
+                 "totalReplyCount": 2, "isPublic": True,
+                 "topLevelComment": {"kind": "youtube#comment", "etag": "c1", "id": "UgzTopComment0000000004AaABAg",
+                                     "snippet": {"channelId": BRAND.youtube_channel_id, "videoId": "dQw4w9WgXcQ",
+                                                 "textDisplay": "Is it waterproof? &amp;", "textOriginal":
+                                                 "Is it waterproof? &", "authorDisplayName": "@ola",
+                                                 "authorChannelUrl": "http://www.youtube.com/@ola",
+                                                 "authorChannelId": {"value": "UColaolaolaolaolaolaola1"},
+                                                 "canRate": True, "viewerRating": "none", "likeCount": 2,
+                                                 "publishedAt": ISO_Z, "updatedAt": ISO_Z}}},
+     "replies": {"comments": [
+         {"kind": "youtube#comment", "etag": "c2", "id": "UgzTopComment0000000004AaABAg.9xYz0000001",
+          "snippet": {"channelId": BRAND.youtube_channel_id, "videoId": "dQw4w9WgXcQ", "textDisplay": "Yes!",
+                      "textOriginal": "Yes!", "parentId": "UgzTopComment0000000004AaABAg",
+                      "authorDisplayName": "@DemoShop", "authorChannelId": {"value": BRAND.youtube_channel_id},
+                      "likeCount": 0, "publishedAt": ISO_Z, "updatedAt": ISO_Z}},
+         {"kind": "youtube#comment", "etag": "c3", "id": "UgzTopComment0000000004AaABAg.9xYz0000002",
+          "snippet": {"channelId": BRAND.youtube_channel_id, "videoId": "dQw4w9WgXcQ", "textDisplay": "Thanks",
+                      "textOriginal": "Thanks", "parentId": "UgzTopComment0000000004AaABAg",
+                      "authorDisplayName": "@ola", "authorChannelId": {"value": "UColaolaolaolaolaolaola1"},
+                      "likeCount": 0, "publishedAt": ISO_Z, "updatedAt": ISO_Z}}]}},
+    {"kind": "youtube#commentThread", "etag": "t2", "id": "UgwSecond00000000000004AaABAg",
+     "snippet": {"channelId": BRAND.youtube_channel_id, "videoId": "dQw4w9WgXcQ", "totalReplyCount": 0,
+                 "topLevelComment": {"kind": "youtube#comment", "id": "UgwSecond00000000000004AaABAg",
+                                     "snippet": {"textDisplay": "Great", "textOriginal": "Great",
+                                                 "authorDisplayName": "@jan", "publishedAt": ISO_Z,
+                                                 "authorChannelId": {"value": "UCjanjanjanjanjanjanjan1"}}}}},
+]}
+TRUSTPILOT_PAGE = {"reviews": [
+    {"id": "65000000000000000000001a", "stars": 2, "title": "Slow delivery", "text": "Took three weeks &amp; more",
+     "language": "en", "createdAt": ISO_Z, "updatedAt": None, "isVerified": True,
+     "consumer": {"id": "5c000000000000000000001a", "displayName": "Jan K.", "numberOfReviews": 3},
+     "businessUnit": {"id": BRAND.trustpilot_business_unit_id}, "referenceId": "order-1001",
+     "referralEmail": "jan@example.com",
+     "companyReply": {"text": "Sorry!", "authorBusinessUserId": BRAND.trustpilot_business_user_id,
+                      "createdAt": ISO_Z, "updatedAt": None},
+     "links": [{"href": "https://api.trustpilot.com/v1/reviews/65000000000000000000001a", "method": "GET",
+                "rel": "reviews"}]},
+    {"id": "65000000000000000000001b", "stars": 5, "title": "", "text": "Great", "language": "pl",
+     "createdAt": ISO_Z, "consumer": {"displayName": "Ola"}, "companyReply": None},
+], "links": [{"href": "https://api.trustpilot.com/v1/private/business-units/x/reviews?page=2", "method": "GET",
+              "rel": "next-page"}]}
+
 BASES = {"x": [X_PAGE], "reddit": [REDDIT_PAGE], "facebook": [FACEBOOK_FEED, FACEBOOK_COMMENTS],
-         "instagram": [INSTAGRAM_MEDIA, INSTAGRAM_COMMENTS], "google_reviews": [GOOGLE_PAGE]}
+         "instagram": [INSTAGRAM_MEDIA, INSTAGRAM_COMMENTS], "google_reviews": [GOOGLE_PAGE],
+         "allegro": [ALLEGRO_PAGE], "vk": [VK_COMMENTS], "youtube": [YOUTUBE_THREADS], "trustpilot": [TRUSTPILOT_PAGE]}
 
 # --- mutations -------------------------------------------------------------------------------
 
@@ -178,7 +249,11 @@ def _connectors() -> dict[str, Any]:
     from connectors.google_reviews import GoogleReviewsConnector
     from connectors.instagram import InstagramConnector
     from connectors.reddit import RedditConnector
+    from connectors.allegro import AllegroConnector
+    from connectors.trustpilot import TrustpilotConnector
+    from connectors.vk import VKConnector
     from connectors.x import XConnector
+    from connectors.youtube import YouTubeConnector
     base = "http://127.0.0.1:9"
     graph = dict(access_token="fuzz-token-0000", base_url=base, version="v21.0", page_size=50, max_pages=5,
                  lookback_days=14, backfill_days=7, timeout=1)
@@ -197,7 +272,22 @@ def _connectors() -> dict[str, Any]:
             token_uri=f"{base}/token", page_size=50, max_pages=1, backfill_days=30, timeout=1,
             client_id="ci-fuzz00", client_secret="cs-fuzz00", refresh_token="rt-fuzz00"),
     }
+    oauth = dict(base_url=base, token_uri=f"{base}/token", page_size=100, max_pages=1, backfill_days=30, timeout=1,
+                 refresh_token="rt-fuzz00")
+    made["allegro"] = AllegroConnector("fuzz-allegro", redirect_uri=None, client_id="ci-fuzz00",
+                                       client_secret="cs-fuzz00", **oauth)
+    made["trustpilot"] = TrustpilotConnector(
+        "fuzz-trustpilot", business_unit_id=BRAND.trustpilot_business_unit_id,
+        business_user_id=BRAND.trustpilot_business_user_id, api_key="ak-fuzz00", api_secret="as-fuzz00", **oauth)
+    made["youtube"] = YouTubeConnector("fuzz-youtube", channel_id=BRAND.youtube_channel_id, client_id="ci-fuzz00",
+                                       client_secret="cs-fuzz00", **oauth)
+    made["vk"] = VKConnector("fuzz-vk", group_id=BRAND.vk_group_id, access_token="vk-fuzz00", base_url=base,
+                             api_version="5.199", page_size=100, max_pages=1, lookback_days=14, backfill_days=7,
+                             timeout=1, requests_per_second=20)
     made["instagram"]._username = BRAND.instagram_username  # known: no lookup on the network
+    # Threads longer than what comes inline are listed with one more request: none offline.
+    made["vk"]._thread = lambda *args, **kwargs: iter(())
+    made["youtube"]._replies = lambda *args, **kwargs: iter(())
     return made
 
 
@@ -214,6 +304,18 @@ def parse(connector: Any, platform: str, payload: Any, variant: int) -> tuple[li
     elif platform == "google_reviews":
         entries, _ = connector._read_reviews(payload)
         listed = len(payload.get("reviews") or [])
+    elif platform == "allegro":
+        entries, _ = connector._read_ratings(payload, 0)
+        listed = len(payload["ratings"])
+    elif platform == "trustpilot":
+        entries, _ = connector._read_reviews(payload, 1)
+        listed = len(payload["reviews"])
+    elif platform == "vk":
+        entries, _ = connector._read_comments(payload, "900", 0, lambda _: False)
+        listed = len(payload["items"])
+    elif platform == "youtube":
+        entries, _ = connector._read_threads(payload, {}, {})
+        listed = len(payload["items"])
     else:
         data, _ = connector.graph.read_page(payload, "fuzzing")
         listed = len(data)
@@ -296,7 +398,8 @@ def test_fuzzed_pages_never_crash_and_what_is_read_is_storable(platform, world):
 def test_the_real_shapes_parse_whole(world):
     """The unmutated pages: everything read, nothing unreadable (the mutations start from here)."""
     _, _, connectors = world
-    expected = {"x": 2, "reddit": 2, "google_reviews": 2}
+    expected = {"x": 2, "reddit": 2, "google_reviews": 2, "allegro": 2, "trustpilot": 2,
+                "vk": 3, "youtube": 3}  # (the brand's own VK and YouTube replies are not collected)
     for platform, count in expected.items():
         items, unreadable, _ = parse(connectors[platform], platform, copy.deepcopy(BASES[platform][0]), 0)
         assert len(items) == count and not unreadable, platform

@@ -16,14 +16,18 @@ from monitor.collect import poll_source
 from monitor.db import Database
 from tests.connectors.conftest import FIRST_STREAM, PLATFORMS, seed
 
-# Reads let through before the damaged page: Instagram lists media first, then their comments.
-FIRST_ITEMS_READ = {"x": 0, "facebook": 0, "instagram": 1, "reddit": 0, "google_reviews": 0}
+# Reads let through before the damaged page: Instagram lists media first, then their comments; VK
+# reads the wall, then the comments.
+FIRST_ITEMS_READ = {"x": 0, "facebook": 0, "instagram": 1, "reddit": 0, "google_reviews": 0, "allegro": 0,
+                    "vk": 1, "youtube": 0, "trustpilot": 0}
 # Seeded items that arrive through the first stream.
 KIND = {"x": "mention", "facebook": "mention", "instagram": "comment", "reddit": "mention",
-        "google_reviews": "review"}
+        "google_reviews": "review", "allegro": "review", "vk": "comment", "youtube": "comment",
+        "trustpilot": "review"}
 # What the fake leaves out of the damaged item (see monitor/fakes/server.py `_damaged`).
 MISSING = {"x": "author_id", "facebook": "created_time", "instagram": "timestamp", "reddit": "created_utc",
-           "google_reviews": "createTime"}
+           "google_reviews": "createTime", "allegro": "createdAt", "vk": "date", "youtube": "publishedAt",
+           "trustpilot": "createdAt"}
 
 
 def due(_item):
@@ -50,11 +54,13 @@ def stored_ids(db: Database) -> set[str]:
 
 def lenient_need(original):
     """The parser fix of the test: a missing field every reader needs gets a usable value."""
-    defaults = {"author_id": "3999999999", "created_utc": datetime.now(UTC).timestamp() - 60}
+    defaults = {"author_id": "3999999999", "created_utc": datetime.now(UTC).timestamp() - 60,
+                "date": int(datetime.now(UTC).timestamp()) - 60}
     stamp = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    stamped = ("created_time", "timestamp", "createTime", "createdAt", "publishedAt")
 
     def need(obj, key, kind, where):
-        if isinstance(obj, dict) and obj.get(key) is None and key in (*defaults, "created_time", "timestamp", "createTime"):
+        if isinstance(obj, dict) and obj.get(key) is None and key in (*defaults, *stamped):
             obj = {**obj, key: defaults.get(key, stamp)}
         return original(obj, key, kind, where)
     return need

@@ -1,7 +1,7 @@
 """Reconciliation takes only the reply an uncertain post made: the one that answers the exact
 target with the approved text, from the brand, after the approval. Where the platform cannot
-tell (Facebook and Instagram put the answers to a comment and to its replies under the same
-comment), the row waits for a person: a wrong "ours" leaves a customer unanswered, a wrong
+tell (Facebook, Instagram and YouTube put the answers to a comment and to its replies under the
+same comment), the row waits for a person: a wrong "ours" leaves a customer unanswered, a wrong
 "not there" posts twice.
 
 Each test drives the application as an operator would (poll, approve, post) against the fake
@@ -9,16 +9,19 @@ platforms through the real connectors, and makes one post drop before it reaches
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from connectors._reconcile import BrandReply, ReplyUnclear, our_reply
+from connectors.base import PostRejected
 from models import OutboxReply, Post
 from monitor.decisions import Actor
 from monitor.fakes.http import iso_z
 from monitor.fakes.state import Item, utc
+from tests.connectors.conftest import Collector, seed, target_of
 
 ANNA = Actor("anna")
 TO_BOB = "Bob, your parcel left our warehouse today."
@@ -79,7 +82,11 @@ def nested_thread(fake, platform: str) -> tuple[str, str]:
     return top, nested
 
 
-@pytest.mark.parametrize("platform", ["facebook", "instagram"])
+# YouTube nests replies one level under the top comment, as Graph does, and names no other parent.
+THREADED = ["facebook", "instagram", "youtube"]
+
+
+@pytest.mark.parametrize("platform", THREADED)
 def test_top_comment_is_not_reconciled_with_the_answer_to_its_nested_reply(fake, shop, platform):
     top, nested = nested_thread(fake, platform)
     ids = collected(shop, platform)
@@ -91,7 +98,7 @@ def test_top_comment_is_not_reconciled_with_the_answer_to_its_nested_reply(fake,
     assert outbox_of(shop, ids[top]).external_reply_id != outbox_of(shop, ids[nested]).external_reply_id
 
 
-@pytest.mark.parametrize("platform", ["facebook", "instagram"])
+@pytest.mark.parametrize("platform", THREADED)
 def test_nested_reply_with_the_same_text_as_a_fresh_answer_in_the_thread_waits_for_a_person(fake, shop, platform):
     top, nested = nested_thread(fake, platform)
     ids = collected(shop, platform)
@@ -104,7 +111,7 @@ def test_nested_reply_with_the_same_text_as_a_fresh_answer_in_the_thread_waits_f
     assert len(replies_to(fake, platform, SAME)) == 1                 # nothing guessed, nothing sent twice
 
 
-@pytest.mark.parametrize("platform", ["facebook", "instagram"])
+@pytest.mark.parametrize("platform", THREADED)
 def test_nested_reply_with_the_text_of_an_old_answer_in_the_thread_is_answered(fake, shop, platform):
     top, nested = nested_thread(fake, platform)
     ids = collected(shop, platform)
@@ -119,7 +126,7 @@ def test_nested_reply_with_the_text_of_an_old_answer_in_the_thread_is_answered(f
     assert len(replies_to(fake, platform, SAME)) == 2
 
 
-@pytest.mark.parametrize("platform", ["facebook", "instagram"])
+@pytest.mark.parametrize("platform", THREADED)
 def test_reply_posted_before_the_connection_dropped_is_found(fake, shop, platform):
     top = fake.add_post(platform, "Demo Shop, where is my refund?", kind="comment", author="anna", minutes_ago=10)
     ids = collected(shop, platform)
@@ -132,7 +139,7 @@ def test_reply_posted_before_the_connection_dropped_is_found(fake, shop, platfor
     assert len(replies_to(fake, platform, TO_ANNA)) == 1              # found, not posted again
 
 
-@pytest.mark.parametrize("platform", ["facebook", "instagram"])
+@pytest.mark.parametrize("platform", THREADED)
 def test_lost_answer_to_a_comment_with_replies_under_it_waits_for_a_person(fake, shop, platform):
     """Under the comment, the answer may as well be meant for the reply Bob wrote before it."""
     top, nested = nested_thread(fake, platform)
@@ -184,17 +191,19 @@ def graph_reply(fake, comment: str, text: str) -> None:
 
 def conversation(fake, platform: str) -> tuple[str, str]:
     """A post naming the brand and a second customer's answer to it."""
-    kind = {"x": None, "reddit": "comment"}[platform]
+    kind = {"x": None, "reddit": "comment", "vk": "comment"}[platform]
     first = fake.add_post(platform, "@DemoShop Demo Shop where is my refund?", kind=kind, author="anna",
                           minutes_ago=10)
-    second = fake.add_post(platform, "@DemoShop Demo Shop and my parcel?", kind="reply" if platform == "reddit" else None,
+    second = fake.add_post(platform, "@DemoShop Demo Shop and my parcel?", kind="reply" if kind else None,
                            parent=first, author="bob", minutes_ago=5)
     return first, second
 
 
-@pytest.mark.parametrize("platform, text_of_second", [("x", TO_BOB), ("reddit", TO_BOB), ("reddit", TO_ANNA)])
+@pytest.mark.parametrize("platform, text_of_second", [("x", TO_BOB), ("reddit", TO_BOB), ("reddit", TO_ANNA),
+                                                      ("vk", TO_BOB), ("vk", TO_ANNA)])
 def test_answer_to_another_item_in_the_conversation_is_never_taken(fake, shop, platform, text_of_second):
-    """(X refuses a tweet whose text the brand already posted, so the same text is Reddit's case.)"""
+    """(X refuses a tweet whose text the brand already posted, so the same text is Reddit's and VK's
+    case; VK names the comment a reply answers, `reply_to_comment`.)"""
     first, second = conversation(fake, platform)
     ids = collected(shop, platform)
     assert first in ids and second in ids
@@ -206,7 +215,7 @@ def test_answer_to_another_item_in_the_conversation_is_never_taken(fake, shop, p
             if r["id"] == outbox_of(shop, ids[first]).external_reply_id] == [first.split("_")[-1]]
 
 
-@pytest.mark.parametrize("platform", ["x", "reddit"])
+@pytest.mark.parametrize("platform", ["x", "reddit", "vk"])
 def test_lost_answer_is_found_among_the_brands_replies(fake, shop, platform):
     first, second = conversation(fake, platform)
     ids = collected(shop, platform)
@@ -219,26 +228,80 @@ def test_lost_answer_is_found_among_the_brands_replies(fake, shop, platform):
     assert len(replies_to(fake, platform, TO_ANNA)) == 1
 
 
-def test_google_owner_reply_written_elsewhere_after_the_approval_waits_for_a_person(fake, shop):
-    review = fake.add_post("google_reviews", "Slow delivery", rating=2, author="ola", minutes_ago=10)
-    ids = collected(shop, "google_reviews")
-    approve_and_drop(shop, fake, "google_reviews", ids[review], TO_ANNA)
-    fake.state.items[review].owner_reply = {"comment": "Answered in the Google app",
-                                            "updateTime": iso_z(utc())}
-
-    assert settled_honestly(shop, fake, "google_reviews", ids[review], TO_ANNA) == "needs_person"
-    assert fake.state.items[review].owner_reply["comment"] == "Answered in the Google app"   # not overwritten
+# Review platforms keep one answer per review (Google's replaces it, Allegro's is written once,
+# Trustpilot's replaces it): the answer's fields as each fake stores it.
+REVIEWS = ["google_reviews", "allegro", "trustpilot"]
 
 
-def test_google_lost_answer_is_found_by_its_text(fake, shop):
-    review = fake.add_post("google_reviews", "Slow delivery", rating=2, author="ola", minutes_ago=10)
-    ids = collected(shop, "google_reviews")
+def owner_reply(fake, platform: str, text: str) -> dict:
+    now = iso_z(utc())
+    return {"google_reviews": {"comment": text, "updateTime": now},
+            "allegro": {"message": text, "createdAt": now},
+            "trustpilot": {"text": text, "authorBusinessUserId": fake.brand.trustpilot_business_user_id,
+                           "createdAt": now, "updatedAt": None}}[platform]
+
+
+@pytest.mark.parametrize("platform", REVIEWS)
+def test_owner_reply_written_elsewhere_after_the_approval_waits_for_a_person(fake, shop, platform):
+    review = fake.add_post(platform, "Slow delivery", rating=2, author="ola", minutes_ago=10)
+    ids = collected(shop, platform)
+    approve_and_drop(shop, fake, platform, ids[review], TO_ANNA)
+    fake.state.items[review].owner_reply = owner_reply(fake, platform, "Answered in the platform's own app")
+
+    assert settled_honestly(shop, fake, platform, ids[review], TO_ANNA) == "needs_person"
+    assert "other text" in outbox_of(shop, ids[review]).last_error
+    assert "Answered in the platform's own app" in fake.state.items[review].owner_reply.values()  # not overwritten
+
+
+@pytest.mark.parametrize("platform", REVIEWS)
+def test_lost_answer_to_a_review_is_found_by_its_text(fake, shop, platform):
+    review = fake.add_post(platform, "Slow delivery", rating=2, author="ola", minutes_ago=10)
+    ids = collected(shop, platform)
     shop.approve(ids[review], ANNA, text=TO_ANNA)
-    fake.fail_next("google_reviews", "lost_response", on="write")
+    fake.fail_next(platform, "lost_response", on="write")
     shop.post_approved()
 
-    assert settled_honestly(shop, fake, "google_reviews", ids[review], TO_ANNA) == "sent"
-    assert len(fake.replies("google_reviews")) == 1
+    assert settled_honestly(shop, fake, platform, ids[review], TO_ANNA) == "sent"
+    assert len(fake.replies(platform)) == 1
+
+
+def test_trustpilot_reply_by_another_business_user_is_never_replaced(fake, connect):
+    """Trustpilot keeps one company reply and a new one replaces it: a colleague's stays."""
+    connector = connect("trustpilot")
+    [review] = seed(fake, "trustpilot", 1)
+    item = {i.external_id: i for i in Collector(connector).run()}[review]
+    colleague = {"text": "We are sorry, Anna from support here.", "authorBusinessUserId": "6a0000000000000000000fff"}
+    fake.state.items[review].owner_reply = dict(colleague)
+
+    with pytest.raises(PostRejected):
+        connector.reply(target_of(item), TO_ANNA)
+    with pytest.raises(ReplyUnclear, match="another business user"):
+        connector.find_reply(target_of(item), TO_ANNA)
+    assert fake.replies("trustpilot") == [] and fake.state.items[review].owner_reply == colleague
+
+
+@pytest.mark.parametrize("platform", ["allegro", "vk", "youtube", "trustpilot"])
+def test_a_brand_reply_with_other_text_after_the_approval_waits_for_a_person(fake, connect, platform):
+    """A colleague answered on the platform itself, after the approval: not ours, and ours on top
+    would answer the customer twice (or replace the colleague's)."""
+    connector = connect(platform)
+    [first] = seed(fake, platform, 1)
+    item = {i.external_id: i for i in Collector(connector).run()}[first]
+    target = replace(target_of(item), approved_at=utc(minutes_ago=1))
+    connector.reply(target, "Answered by hand by a colleague.")
+
+    with pytest.raises(ReplyUnclear, match="other text"):
+        connector.find_reply(target, TO_ANNA)
+
+
+@pytest.mark.parametrize("platform", ["vk", "youtube"])
+def test_the_same_text_from_a_customer_is_not_the_brands_reply(fake, connect, platform):
+    connector = connect(platform)
+    [first] = seed(fake, platform, 1)
+    item = {i.external_id: i for i in Collector(connector).run()}[first]
+    fake.add_post(platform, TO_ANNA, kind="reply", parent=first, author="copycat", minutes_ago=0)
+
+    assert connector.find_reply(target_of(item), TO_ANNA) is None
 
 
 # --- the rule itself --------------------------------------------------------------------------

@@ -14,10 +14,11 @@ MAX_PAGES = 2    # with the fake's two items per page: four items per listing an
 BURST = 11       # between two polls: more than three runs' worth
 
 # Requests of a resuming run that pass before the break-off: the first resumed page is stored.
-FIRST_RESUMED_PAGE = {"x": 1, "facebook": 2, "instagram": 2, "reddit": 2, "google_reviews": 1}
+FIRST_RESUMED_PAGE = {"x": 1, "facebook": 2, "instagram": 2, "reddit": 2, "google_reviews": 1, "allegro": 1,
+                      "vk": 2, "youtube": 1, "trustpilot": 1}
 # A resume point the platform no longer accepts (Reddit answers an empty listing for it).
 REFUSED = {"x": "gone", "facebook": "bogus", "instagram": "bogus", "reddit": "t1_zzzzzzz",
-           "google_reviews": "bogus"}
+           "google_reviews": "bogus", "allegro": "bogus", "vk": "bogus", "youtube": "bogus", "trustpilot": "bogus"}
 
 
 class CountingCollector(Collector):
@@ -98,7 +99,10 @@ def test_the_bookmark_keeps_the_old_floor_while_resuming(fake, connect, platform
     for stream, value in after.items():
         if isinstance(value, dict) and "resume" in value:
             # Backwards compatible: a reader that ignores "resume" walks to the old floor again.
-            assert {k: v for k, v in value.items() if k != "resume"} == before[stream]
+            # (What a stream keeps beside its mark, YouTube's reply counts of the threads it read,
+            # is not the floor.)
+            assert {k: v for k, v in value.items() if k not in ("resume", "reply_counts")} == \
+                {k: v for k, v in before[stream].items() if k != "reply_counts"}
             assert value["resume"]["after"] and value["resume"]["top"]["recent"]
         elif isinstance(value, dict) and "until" in value:
             assert value["since"] == before[stream] and int(value["top"]) > int(value["until"])
@@ -143,7 +147,7 @@ def test_a_resume_point_the_platform_refuses_walks_from_the_newest_again(fake, c
     assert settle(collector) == []
 
 
-@pytest.mark.parametrize("platform", ["facebook", "reddit", "google_reviews"])
+@pytest.mark.parametrize("platform", ["facebook", "reddit", "google_reviews", "allegro", "vk", "youtube", "trustpilot"])
 def test_brand_replies_inside_the_overlap_window_do_not_stall_the_walk(fake, connect, platform):
     from tests.connectors.conftest import target_of
     collector, burst = after_first_poll(fake, connect, platform)

@@ -32,17 +32,19 @@ def test_registry_finds_one_connector_per_platform():
     assert found["x"].max_reply_length == 280 and found["google_reviews"].max_reply_length == 4096
 
 
+# Allegro needs no key besides its secrets (the token says whose ratings they are).
 REQUIRED = {"x": "account_id", "facebook": "page_id", "instagram": "account_id", "reddit": "username",
-            "google_reviews": "location_id"}
+            "google_reviews": "location_id", "vk": "group_id", "youtube": "channel_id",
+            "trustpilot": "business_unit_id"}
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", sorted(REQUIRED))
 def test_missing_required_key_names_source_and_key(platform):
-    _, options = source_for(platform)
+    source, options = source_for(platform)
     del options[REQUIRED[platform]]
     with pytest.raises(SettingsError) as raised:
         build(platform, options)
-    assert raised.value.key == f"[[sources]] demo-{platform.split('_')[0] if platform != 'google_reviews' else 'google'} {REQUIRED[platform]}"
+    assert raised.value.key == f"[[sources]] {source['name']} {REQUIRED[platform]}"
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)

@@ -20,7 +20,7 @@ from monitor.settings import load_settings
 from monitor.fakes import FakePlatforms
 from monitor.fakes.demo import demo_secret_env, demo_sources
 
-DEMO_POSTS = 20
+DEMO_POSTS = 28
 
 
 @pytest.fixture
@@ -45,10 +45,11 @@ def queue_json(cli, *args: str) -> list[dict]:
 def test_demo_then_review_approve_post(cli):
     code, output = cli("demo", "--no-fresh")
     assert code == 0, output
-    assert "collected" in output and "Review queue (20)" in output
+    assert "collected" in output and f"Review queue ({DEMO_POSTS})" in output
     items = queue_json(cli)
     assert len(items) == DEMO_POSTS
-    assert {i["platform"] for i in items} == {"x", "facebook", "instagram", "reddit", "google_reviews"}
+    assert {i["platform"] for i in items} == {"x", "facebook", "instagram", "reddit", "google_reviews", "allegro", "vk",
+                                              "youtube", "trustpilot"}
     assert {i["language"] for i in items} == {"pl", "ru", "en"}
     severities = [i["severity"] + (0.2 if i["overdue"] else 0) for i in items]
     assert severities == sorted(severities, reverse=True)           # urgency, never channel
@@ -105,7 +106,7 @@ def test_exit_codes_scripts_rely_on(cli):
     assert cli("--demo", "escalate", str(first), "--to", "legal")[0] == 4
     assert queue_json(cli, "--status", "escalated")[0]["id"] == first
     code, output = cli("--demo", "sources", "--json")
-    assert code == 0 and len(json.loads(output)) == 5
+    assert code == 0 and len(json.loads(output)) == len(demo_sources("http://127.0.0.1:1"))
     code, output = cli("--demo", "stats", "--json")
     assert code == 0 and json.loads(output)["by_status"]["escalated"] == 1
 
