@@ -39,7 +39,7 @@ def test_existing_bookmarks_are_split_per_stream_and_the_schema_matches_the_mode
     with db.engine.connect() as connection:
         rows = dict(connection.execute(text("SELECT stream, bookmark FROM sourcestream")).all())
         sources = dict(connection.execute(text("SELECT name, bookmark FROM source")).all())
-        assert not compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        assert not schema_differences(connection)
     assert {stream: json.loads(value) for stream, value in rows.items()} == BOOKMARK
     assert sources == {"x1": None, "legacy": "42"}  # a bookmark that is not per stream stays
 
@@ -48,3 +48,17 @@ def test_existing_bookmarks_are_split_per_stream_and_the_schema_matches_the_mode
         restored = dict(connection.execute(text("SELECT name, bookmark FROM source")).all())
     assert json.loads(restored["x1"]) == BOOKMARK and restored["legacy"] == "42"
     db.dispose()
+
+
+# Indexes over an expression (severity DESC) that Alembic cannot compare: it reports them as
+# removed and added again although migration and model agree (the queue's urgency indexes).
+EXPRESSION_INDEXES = {"ix_post_queue", "ix_post_queue_platform", "ix_post_rank"}
+
+
+def schema_differences(connection) -> list:
+    """What the migrated database lacks or has beyond the models, less Alembic's blind spot."""
+    def expression_index(diff) -> bool:
+        return diff[0] in ("add_index", "remove_index") and diff[1].name in EXPRESSION_INDEXES
+    return [d for d in compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+            if not (isinstance(d, tuple) and expression_index(d))]
+
