@@ -59,24 +59,31 @@ def train_command(
 @app.command("eval")
 def eval_command(
     data: Path = typer.Option(..., "--data", help="Folder of *.csv / *.csv.gz (columns text,label,lang[,orig_label])."),
-    split: str = typer.Option("heldout", "--split",
-                              help="heldout (never trained on), calibration, train, or all rows."),
+    split: str = typer.Option("auto", "--split",
+                              help="auto (default: held-out rows of files the model trained on, every row of "
+                                   "the others), heldout, calibration, train, or all rows."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
     model: Optional[Path] = typer.Option(None, "--model", help="A heads.npz (or its folder) instead of the shipped one."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the encoding cache."),
-    flag_threshold: float = typer.Option(0.5, "--flag-threshold", min=0.0, max=1.0,
-                                         help="Severity at which a post counts as flagged."),
+    flag_threshold: Optional[float] = typer.Option(None, "--flag-threshold", min=0.0, max=1.0,
+                                                   help="Severity at which a post counts as flagged "
+                                                        "(default: [analysis] flag_threshold)."),
 ) -> None:
-    """Per-language and per-file macro-F1, negative precision/recall and a confusion matrix.
+    """The flag rate per true label (all posts and <= 80 characters), sentiment and anger figures,
+    per language and per file, with the worst file beside the average.
 
-    Rows labelled other than negative/neutral/positive are skipped.
+    Rows labelled other than negative/neutral/positive count only for the anger head.
     """
     from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
     from monitor.analysis.evaluation import evaluate
 
-    if split not in SPLITS:
-        _fail(f"--split must be one of {', '.join(SPLITS)} (got {split!r})")
+    if split not in ("auto", *SPLITS):
+        _fail(f"--split must be one of auto, {', '.join(SPLITS)} (got {split!r})")
+    if flag_threshold is None:
+        from monitor.settings import Settings
+
+        flag_threshold = Settings().analysis.flag_threshold
     try:
         heads = None
         if model is not None:
@@ -97,36 +104,88 @@ def _line(name: str, figures: dict, head_only: Optional[float] = None) -> str:
     return line if head_only is None else f"{line}   {head_only:.3f}"
 
 
+def _pct(value: Optional[float]) -> str:
+    return "     -" if value is None else f"{value:6.1%}"
+
+
+def _flag_line(name: str, figures: dict) -> str:
+    a, s = figures["all"], figures["short"]
+    return (f"  {name:<38} {a['negative']['n']:>6} {_pct(a['negative']['flagged'])} {_pct(a['others']['flagged'])}"
+            f"   {s['negative']['n']:>6} {_pct(s['negative']['flagged'])} {_pct(s['others']['flagged'])}"
+            f"   {_pct(a['neutral']['flagged'])} {_pct(a['positive']['flagged'])}")
+
+
+def _worst_line(label: str, worst: Optional[dict], average: Optional[float]) -> str:
+    if not worst:
+        return f"  {label:<44} average {_pct(average)}   worst: -"
+    return f"  {label:<44} average {_pct(average)}   worst {_pct(worst['value'])}  ({worst['name']}, {worst['rows']} rows)"
+
+
 def render(result: dict) -> str:
-    """The eval figures as a few aligned tables."""
-    lines = [f"model {result['model_version']}  data {result['data']}  split {result['split']}"]
-    if result.get("overall") is None:
-        lines.append("no rows labelled negative/neutral/positive in this split")
+    """The eval figures as a few aligned tables: what was scored first, then the flag, then the heads."""
+    lines = [f"model {result['model_version']}  data {result['data']}  split {result['split']}  "
+             f"flag = severity >= {result.get('flag_threshold', 0.5)}"]
+    scored = result.get("scored") or {}
+    if scored:
+        lines += ["", "rows scored (text only: no reach, no stars)"]
+        lines += [f"  {name:<38} {entry['rows']:>6} of {entry['of']:>6}  {entry['slice']}"
+                  for name, entry in scored.items()]
+        partial = [name for name, entry in scored.items() if entry["rows"] < entry["of"]]
+        if partial:
+            lines.append(f"  NOTE: {len(partial)} file(s) scored on a slice only, not on every row (see above)")
+    if result.get("overall") is None and not result.get("abuse"):
+        lines.append("no rows labelled negative/neutral/positive or angry/calm in this split")
         return "\n".join(lines)
-    head_only = result.get("head_only_macro_f1") or {}
-    header = f"  {'':<38} {'rows':>6}  macro-F1   neg-P   neg-R" + ("   head-only F1" if head_only else "")
-    if head_only:
-        lines.append("sentiment: embedding head blended with the character n-gram model "
-                     "(last column: the head alone)")
-    lines += ["", "by language", header]
-    lines += [_line(lang, figures, head_only.get(lang)) for lang, figures in result["languages"].items()]
-    lines += ["", "by file" + ("  (* = not trained on)" if result.get("not_trained_on") else ""), header]
-    for name, figures in result["files"].items():
-        lines.append(_line(name + (" *" if name in result.get("not_trained_on", []) else ""), figures,
-                           head_only.get(name)))
-    lines += ["", _line("all", result["overall"], head_only.get("all")).replace("  all", "  all rows", 1)]
-    confusion = result["overall"]["confusion"]
-    labels = result["overall"]["labels"]
-    lines += ["", "confusion (rows: true, columns: predicted)",
-              "  " + " " * 10 + "".join(f"{label:>10}" for label in labels)]
-    lines += ["  " + f"{label:<10}" + "".join(f"{n:>10}" for n in row) for label, row in zip(labels, confusion)]
+    flag = result.get("flag") or {}
+    if flag.get("all"):
+        header = (f"  {'':<38} {'neg':>6} {'neg%':>6} {'other%':>6}   {'short':>6} {'neg%':>6} {'other%':>6}"
+                  f"   {'neu%':>6} {'pos%':>6}")
+        lines += ["", "share flagged by true label (neg% = negative posts flagged, other% = neutral and positive "
+                  "flagged; short = <= 80 characters)", "by language", header]
+        lines += [_flag_line(lang, figures) for lang, figures in flag["languages"].items()]
+        lines += ["by file", header]
+        lines += [_flag_line(name, figures) for name, figures in flag["files"].items()]
+        lines += [_flag_line("all rows", flag["all"])]
+        worst, overall = result.get("worst", {}), flag["all"]
+        for group in ("files", "languages"):
+            lines += ["", f"worst of the {group} beside the average (>= 30 rows of the class)",
+                      _worst_line("negative posts flagged", worst.get(f"flag_negative_{group}"),
+                                  overall["all"]["negative"]["flagged"]),
+                      _worst_line("short negative posts flagged", worst.get(f"flag_negative_short_{group}"),
+                                  overall["short"]["negative"]["flagged"]),
+                      _worst_line("others flagged (highest)", worst.get(f"flag_others_{group}"),
+                                  overall["all"]["others"]["flagged"])]
+    if result.get("overall") is not None:
+        head_only = result.get("head_only_macro_f1") or {}
+        header = f"  {'':<38} {'rows':>6}  macro-F1   neg-P   neg-R" + ("   head-only F1" if head_only else "")
+        lines += ["", "sentiment"]
+        if head_only:
+            lines.append("embedding head blended with the character n-gram model (last column: the head alone)")
+        lines += ["by language", header]
+        lines += [_line(lang, figures, head_only.get(lang)) for lang, figures in result["languages"].items()]
+        lines += ["by file" + ("  (* = not trained on)" if result.get("not_trained_on") else ""), header]
+        for name, figures in result["files"].items():
+            lines.append(_line(name + (" *" if name in result.get("not_trained_on", []) else ""), figures,
+                               head_only.get(name)))
+        lines += [_line("all rows", result["overall"], head_only.get("all"))]
+        confusion = result["overall"]["confusion"]
+        labels = result["overall"]["labels"]
+        lines += ["", "confusion (rows: true, columns: predicted)",
+                  "  " + " " * 10 + "".join(f"{label:>10}" for label in labels)]
+        lines += ["  " + f"{label:<10}" + "".join(f"{n:>10}" for n in row) for label, row in zip(labels, confusion)]
     if result.get("flag_rate"):
         lines += ["", "share flagged (text only, no reach or stars): "
                   + ", ".join(f"{label} {rate:.1%}" for label, rate in result["flag_rate"].items())]
     if result.get("abuse"):
-        lines += ["", "anger/abuse head (threshold 0.5)", f"  {'':<38} {'rows':>6}  macro-F1   prec    recall"]
-        lines += [f"  {name:<38} {f['n']:>6}  {f['macro_f1']:.3f}      {f['precision']:.3f}   {f['recall']:.3f}"
-                  for name, f in result["abuse"].items()]
+        lines += ["", "anger/abuse head (threshold 0.5)",
+                  f"  {'':<38} {'rows':>6} {'angry':>6}  macro-F1   prec    recall"]
+        rows = list(result["abuse"].items()) + [("all rows", result["abuse_all"])]
+        lines += [f"  {name:<38} {f['n']:>6} {f.get('angry', 0):>6}  {f['macro_f1']:.3f}      {f['precision']:.3f}   "
+                  f"{f['recall']:.3f}" for name, f in rows]
+    if result.get("targets"):
+        lines += ["", "issue 10 targets"]
+        lines += [f"  {name:<38} {t['value'] if t['value'] is not None else '-':>8}  {t['target']:<8} "
+                  f"{'met' if t['met'] else 'NOT MET'}" for name, t in result["targets"].items()]
     return "\n".join(lines)
 
 

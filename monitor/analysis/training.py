@@ -48,9 +48,15 @@ def _file_digest(path: Path) -> str:
 def encode_rows(corpus: Corpus, rows: Sequence[Row], data_dir: str | Path, cache_dir: Optional[Path],
                 log: Log = lambda _: None) -> np.ndarray:
     """Features (len(rows), FEATURES) for these rows; whole files are encoded and cached once."""
+    return pooled(encoded_rows(corpus, rows, data_dir, cache_dir, log))
+
+
+def encoded_rows(corpus: Corpus, rows: Sequence[Row], data_dir: str | Path, cache_dir: Optional[Path],
+                 log: Log = lambda _: None) -> Encoded:
+    """The encodings (texts and their sentences) of these rows, in order, from the per-file cache."""
     paths = {file_stem(p): p for p in find_files(data_dir)}
     index_of = {id(row): i for i, row in enumerate(corpus.rows)}
-    out = np.zeros((len(rows), FEATURES), np.float32)
+    parts: list[tuple[list[int], Encoded]] = []
     by_file: dict[str, list[int]] = {}
     for position, row in enumerate(rows):
         by_file.setdefault(row.file, []).append(position)
@@ -82,8 +88,23 @@ def encode_rows(corpus: Corpus, rows: Sequence[Row], data_dir: str | Path, cache
                 os.replace(tmp, cache)
         local = {corpus_index: k for k, corpus_index in enumerate(file_rows)}
         wanted = np.array([local[index_of[id(rows[p])]] for p in positions])
-        out[positions] = pooled(encoded.subset(wanted))
-    return out
+        parts.append((positions, encoded.subset(wanted)))
+    return _gather(parts, len(rows))
+
+
+def _gather(parts: list[tuple[list[int], Encoded]], n: int) -> Encoded:
+    """Per-file encodings put back in the order of the rows asked for."""
+    whole = np.zeros((n, FEATURES // 2), np.float32)
+    sentences, owners = [], []
+    for positions, encoded in parts:
+        whole[positions] = encoded.whole
+        sentences.append(encoded.sentences.astype(np.float32))
+        owners.append(np.asarray(positions, dtype=np.int64)[encoded.owner])
+    if not parts:
+        return Encoded(whole, np.zeros((0, FEATURES // 2), np.float32), np.zeros(0, np.int64))
+    owner = np.concatenate(owners)
+    order = np.argsort(owner, kind="stable")   # sentences grouped by their text, in text order
+    return Encoded(whole, np.vstack(sentences)[order], owner[order])
 
 
 def row_weights(rows: Sequence[Row], targets: np.ndarray, recipe: Recipe, class_balance: float) -> np.ndarray:
