@@ -40,8 +40,8 @@ def train_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Where heads.npz goes (default: the shipped model's folder)."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Encode everything again, keep nothing."),
-    ngrams: bool = typer.Option(False, "--ngrams", help="Also blend a character n-gram model into sentiment "
-                                "(measured, not shipped: see MODEL_CARD.md)."),
+    ngrams: bool = typer.Option(True, "--ngrams/--no-ngrams", help="Blend a character n-gram model into sentiment "
+                                "(shipped; --no-ngrams: the embedding head alone)."),
 ) -> None:
     """Rebuild the sentiment and anger heads from DATA (fixed seeds: same data, same heads)."""
     from monitor.analysis.training import train
@@ -96,6 +96,32 @@ def eval_command(
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
     typer.echo(render(result))
+
+
+@app.command("fit-severity")
+def fit_severity_command(
+    data: Path = typer.Option(..., "--data", help="The folder the model was trained on (its calibration split is used)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A heads.npz (or its folder) instead of the shipped one."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
+    others_max: float = typer.Option(0.04, "--others-max", min=0.0, max=1.0,
+                                     help="Largest share of neutral/positive posts the flag may catch (mean over files)."),
+) -> None:
+    """Fit the numbers of severity.toml on the calibration split for the operating point; print them."""
+    from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
+    from monitor.analysis.severity_fit import as_toml, calibration_evidence, fit
+
+    try:
+        heads = Heads.load(model / HEADS_FILE if model is not None and model.is_dir() else model)
+        evidence = calibration_evidence(data, heads=heads, cache_dir=_cache(False, cache),
+                                        log=lambda line: typer.echo(line, err=True))
+    except (CorpusError, ModelFileError) as exc:
+        _fail(str(exc))
+    if not len(evidence.truth):
+        _fail(f"no calibration rows of the files this model trained on in {data}")
+    params, figures = fit(evidence, others_max=others_max, log=lambda line: typer.echo(line, err=True))
+    typer.echo(as_toml(params))
+    typer.echo("# calibration figures (mean over files / worst file): "
+               + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
 
 
 def _line(name: str, figures: dict, head_only: Optional[float] = None) -> str:

@@ -51,7 +51,7 @@ def data_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(data_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
-    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(out), "--no-cache"])
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(out), "--no-cache", "--no-ngrams"])
     assert result.exit_code == 0, result.output
     return out
 
@@ -64,7 +64,7 @@ def test_train_writes_heads_that_load(trained):
 
 
 def test_train_is_reproducible(data_dir, trained, tmp_path):
-    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache"])
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache", "--no-ngrams"])
     assert result.exit_code == 0, result.output
     first, second = Heads.load(trained / "heads.npz"), Heads.load(tmp_path / "heads.npz")
     assert first.version == second.version
@@ -72,7 +72,7 @@ def test_train_is_reproducible(data_dir, trained, tmp_path):
 
 
 def test_train_with_ngrams_blends_them_and_eval_shows_the_head_alone(data_dir, trained, tmp_path):
-    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache", "--ngrams"])
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache"])
     assert result.exit_code == 0, result.output
     blended, plain = Heads.load(tmp_path / "heads.npz"), Heads.load(trained / "heads.npz")
     assert plain.ngrams is None and "ngrams" not in plain.meta
