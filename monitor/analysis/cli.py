@@ -42,13 +42,22 @@ def train_command(
     no_cache: bool = typer.Option(False, "--no-cache", help="Encode everything again, keep nothing."),
     ngrams: bool = typer.Option(True, "--ngrams/--no-ngrams", help="Blend a character n-gram model into sentiment "
                                 "(shipped; --no-ngrams: the embedding head alone)."),
+    keep_heads: Optional[Path] = typer.Option(None, "--keep-heads",
+                                              help="A heads.npz (or folder) whose two heads are kept as they are; "
+                                                   "only operating points and the n-gram blend are fitted again."),
 ) -> None:
     """Rebuild the sentiment and anger heads from DATA (fixed seeds: same data, same heads)."""
+    from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
     from monitor.analysis.training import train
 
     try:
+        kept = None
+        if keep_heads is not None:
+            kept = Heads.load(keep_heads / HEADS_FILE if keep_heads.is_dir() else keep_heads)
         report = train(data, out or _shipped_dir(), cache_dir=_cache(no_cache, cache), log=typer.echo,
-                       ngrams=ngrams)
+                       ngrams=ngrams, keep_heads=kept)
+    except ModelFileError as exc:
+        _fail(str(exc))
     except CorpusError as exc:
         _fail(str(exc))
     except (ValueError, OSError) as exc:

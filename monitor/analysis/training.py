@@ -63,34 +63,70 @@ def encoded_rows(corpus: Corpus, rows: Sequence[Row], data_dir: str | Path, cach
         by_file.setdefault(row.file, []).append(position)
     for name, positions in sorted(by_file.items()):
         file_rows = [i for i, row in enumerate(corpus.rows) if row.file == name]
+        local = {corpus_index: k for k, corpus_index in enumerate(file_rows)}
+        wanted = np.array([local[index_of[id(rows[p])]] for p in positions])
         cache = None
         if cache_dir is not None:
             cache = cache_dir / ENCODER_NAME / f"{name}-{_file_digest(paths[name])}.npz"
-        encoded = None
-        if cache is not None and cache.is_file():
-            try:
-                with np.load(cache) as z:
-                    encoded = Encoded(z["whole"].astype(np.float32), z["sentences"].astype(np.float32), z["owner"])
-                if len(encoded) != len(file_rows):
-                    encoded = None
-            except (OSError, ValueError, KeyError):
-                encoded = None
-        if encoded is None:
+        held, encoded = _read_cache(cache, len(file_rows))
+        missing = np.setdiff1d(np.unique(wanted), held)
+        if len(missing):
             started = time.monotonic()
-            texts = [clean(corpus.rows[i].text) for i in file_rows]
-            log(f"encoding {name}: {len(texts)} texts ...")
-            encoded = encode(texts)
-            log(f"  {len(texts) + len(encoded.owner)} encodings in {time.monotonic() - started:.0f}s")
-            if cache is not None:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_name(cache.name + ".tmp.npz")
-                np.savez(tmp, whole=encoded.whole.astype(np.float16),
-                         sentences=encoded.sentences.astype(np.float16), owner=encoded.owner)
-                os.replace(tmp, cache)
-        local = {corpus_index: k for k, corpus_index in enumerate(file_rows)}
-        wanted = np.array([local[index_of[id(rows[p])]] for p in positions])
-        parts.append((positions, encoded.subset(wanted)))
+            texts = [clean(corpus.rows[file_rows[k]].text) for k in missing]
+            log(f"encoding {name}: {len(texts)} of {len(file_rows)} texts ...")
+            fresh = encode(texts)
+            log(f"  {len(texts) + len(fresh.owner)} encodings in {time.monotonic() - started:.0f}s")
+            held, encoded = _merge(held, encoded, missing, fresh)
+            _write_cache(cache, held, encoded, len(file_rows))
+        at = np.searchsorted(held, wanted)
+        parts.append((positions, encoded.subset(at)))
     return _gather(parts, len(rows))
+
+
+def _read_cache(cache: Optional[Path], file_rows: int) -> tuple[np.ndarray, Encoded]:
+    """(file-local row numbers held, their encodings): the whole file, or the rows encoded so far."""
+    empty = (np.zeros(0, np.int64), Encoded(np.zeros((0, FEATURES // 2), np.float32),
+                                            np.zeros((0, FEATURES // 2), np.float32), np.zeros(0, np.int64)))
+    if cache is None:
+        return empty
+    for path, partial in ((cache, False), (cache.with_name(cache.name.replace(".npz", ".part.npz")), True)):
+        if not path.is_file():
+            continue
+        try:
+            with np.load(path) as z:
+                encoded = Encoded(z["whole"].astype(np.float32), z["sentences"].astype(np.float32), z["owner"])
+                held = z["rows"].astype(np.int64) if partial else np.arange(len(encoded))
+        except (OSError, ValueError, KeyError):
+            continue
+        if (partial and len(held) == len(encoded)) or (not partial and len(encoded) == file_rows):
+            return held, encoded
+    return empty
+
+
+def _merge(held: np.ndarray, encoded: Encoded, new_rows: np.ndarray, fresh: Encoded) -> tuple[np.ndarray, Encoded]:
+    rows = np.concatenate([held, new_rows])
+    both = Encoded(np.vstack([encoded.whole, fresh.whole]), np.vstack([encoded.sentences, fresh.sentences]),
+                   np.concatenate([encoded.owner, fresh.owner + len(held)]))
+    order = np.argsort(rows, kind="stable")
+    return rows[order], both.subset(order)
+
+
+def _write_cache(cache: Optional[Path], held: np.ndarray, encoded: Encoded, file_rows: int) -> None:
+    """Whole files in the plain cache file; a file encoded in part keeps its rows in `.part.npz`."""
+    if cache is None:
+        return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    complete = len(held) == file_rows
+    target = cache if complete else cache.with_name(cache.name.replace(".npz", ".part.npz"))
+    tmp = target.with_name(target.name + ".tmp.npz")
+    arrays = dict(whole=encoded.whole.astype(np.float16), sentences=encoded.sentences.astype(np.float16),
+                  owner=encoded.owner)
+    if not complete:
+        arrays["rows"] = held
+    np.savez(tmp, **arrays)
+    os.replace(tmp, target)
+    if complete:
+        cache.with_name(cache.name.replace(".npz", ".part.npz")).unlink(missing_ok=True)
 
 
 def _gather(parts: list[tuple[list[int], Encoded]], n: int) -> Encoded:
@@ -139,8 +175,12 @@ def _task_rows(corpus: Corpus, recipe: Recipe, split: str, task: str) -> list[Ro
 
 
 def train(data_dir: str | Path, out_dir: str | Path, *, cache_dir: Optional[Path] = None,
-          log: Log = lambda _: None, ngrams: bool = True) -> TrainReport:
+          log: Log = lambda _: None, ngrams: bool = True, keep_heads: Optional["Heads"] = None) -> TrainReport:
     """Train both heads on our train split, calibrate on the calibration split, save heads.npz.
+
+    `keep_heads`: take the two heads' weights and temperatures from this model instead of
+    training them again (same recipe, same seeds: the same weights) and redo only what sits on
+    top (operating points, the n-gram model and its blend); needs the calibration rows encoded only.
 
     `ngrams`: also train the character n-gram model and blend it into sentiment (shipped: +0.03
     macro-F1 on held-out rows, see the model card).
@@ -172,15 +212,20 @@ def train(data_dir: str | Path, out_dir: str | Path, *, cache_dir: Optional[Path
             log(f"{task}: no calibration rows (too little data); calibrating on the training rows")
             calib_rows = train_rows
         log(f"{task}: {len(train_rows)} training rows, {len(calib_rows)} calibration rows")
-        x_train = encode_rows(corpus, train_rows, data_dir, cache_dir, log)
         x_calib = encode_rows(corpus, calib_rows, data_dir, cache_dir, log)
         y_train = np.array([getattr(row, task) for row in train_rows])
         y_calib = np.array([getattr(row, task) for row in calib_rows])
         w_train = row_weights(train_rows, y_train, recipe, CLASS_BALANCE)
         w_calib = row_weights(calib_rows, y_calib, recipe, 0.0)
-        head = train_head(x_train, y_train, w_train, tuple(classes), TrainConfig(**config),
-                          x_calib, y_calib, w_calib)
-        head.temperature = fit_temperature(head, x_calib, y_calib, w_calib)
+        if keep_heads is not None:
+            kept = keep_heads.sentiment if task == "sentiment" else keep_heads.anger
+            head = Head(kept.classes, kept.w1, kept.b1, kept.w2, kept.b2, kept.mean, kept.temperature)
+            log(f"{task}: head kept from {keep_heads.version}")
+        else:
+            x_train = encode_rows(corpus, train_rows, data_dir, cache_dir, log)
+            head = train_head(x_train, y_train, w_train, tuple(classes), TrainConfig(**config),
+                              x_calib, y_calib, w_calib)
+            head.temperature = fit_temperature(head, x_calib, y_calib, w_calib)
         head.classes = tuple(classes)
         if task == "abuse":
             head.bias_shift = anger_operating_point(head.predict_proba(x_calib)[:, 1], y_calib,

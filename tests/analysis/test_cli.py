@@ -184,3 +184,14 @@ def test_eval_reports_the_flag_per_true_label_short_posts_and_the_worst_file(dat
     assert figures["abuse_all"]["n"] == 60 and figures["abuse_all"]["angry"] == 30
     assert figures["targets"]["flag_negative"]["value"] == negative_flagged
     assert figures["targets"]["flag_negative"]["met"] == (negative_flagged >= 0.6)
+
+
+def test_train_can_keep_the_heads_and_refit_only_what_sits_on_top(data_dir, trained, tmp_path):
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache",
+                                 "--keep-heads", str(trained)])
+    assert result.exit_code == 0, result.output
+    assert "head kept from" in result.output
+    kept, original = Heads.load(tmp_path / "heads.npz"), Heads.load(trained / "heads.npz")
+    assert np.array_equal(kept.sentiment.w1, original.sentiment.w1) and kept.ngrams is not None
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--keep-heads", str(tmp_path / "nothing.npz")])
+    assert result.exit_code == 2 and "cannot load the analysis heads" in result.output
