@@ -8,6 +8,7 @@ from models.tables import (
     Assessment,
     Decision,
     Draft,
+    FlagLabel,
     OutboxReply,
     Post,
     Source,
@@ -18,6 +19,6 @@ from models.tables import (
 from models.enums import DecisionAction, OutboxState, PostKind, PostStatus, Role
 
 __all__ = [
-    "AuditEvent", "Assessment", "Decision", "Draft", "OutboxReply", "Post", "Source", "User",
+    "AuditEvent", "Assessment", "Decision", "Draft", "FlagLabel", "OutboxReply", "Post", "Source", "User",
     "utcnow", "as_utc", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "Role",
 ]

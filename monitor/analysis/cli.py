@@ -45,6 +45,8 @@ def train_command(
     keep_heads: Optional[Path] = typer.Option(None, "--keep-heads",
                                               help="A heads.npz (or folder) whose two heads are kept as they are; "
                                                    "only operating points and the n-gram blend are fitted again."),
+    calibration_sample: Optional[int] = typer.Option(None, "--calibration-sample", min=1,
+                                                     help="Fit on at most N calibration rows per file."),
 ) -> None:
     """Rebuild the sentiment and anger heads from DATA (fixed seeds: same data, same heads)."""
     from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
@@ -55,7 +57,7 @@ def train_command(
         if keep_heads is not None:
             kept = Heads.load(keep_heads / HEADS_FILE if keep_heads.is_dir() else keep_heads)
         report = train(data, out or _shipped_dir(), cache_dir=_cache(no_cache, cache), log=typer.echo,
-                       ngrams=ngrams, keep_heads=kept)
+                       ngrams=ngrams, keep_heads=kept, calibration_sample=calibration_sample)
     except ModelFileError as exc:
         _fail(str(exc))
     except CorpusError as exc:
@@ -78,6 +80,8 @@ def eval_command(
     flag_threshold: Optional[float] = typer.Option(None, "--flag-threshold", min=0.0, max=1.0,
                                                    help="Severity at which a post counts as flagged "
                                                         "(default: [analysis] flag_threshold)."),
+    sample: Optional[int] = typer.Option(None, "--sample", min=1,
+                                         help="Score at most N rows per file (a fixed hash sample; the output says so)."),
 ) -> None:
     """The flag rate per true label (all posts and <= 80 characters), sentiment and anger figures,
     per language and per file, with the worst file beside the average.
@@ -98,7 +102,7 @@ def eval_command(
         if model is not None:
             heads = Heads.load(model / HEADS_FILE if model.is_dir() else model)
         result = evaluate(data, split=split, heads=heads, cache_dir=_cache(no_cache, cache),
-                          flag_threshold=flag_threshold, log=lambda line: typer.echo(line, err=True))
+                          flag_threshold=flag_threshold, log=lambda line: typer.echo(line, err=True), sample=sample)
     except (CorpusError, ModelFileError) as exc:
         _fail(str(exc))
     if as_json:
@@ -114,6 +118,7 @@ def fit_severity_command(
     cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
     others_max: float = typer.Option(0.04, "--others-max", min=0.0, max=1.0,
                                      help="Largest share of neutral/positive posts the flag may catch (mean over files)."),
+    sample: Optional[int] = typer.Option(600, "--sample", min=1, help="At most N calibration rows per file."),
 ) -> None:
     """Fit the numbers of severity.toml on the calibration split for the operating point; print them."""
     from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
@@ -121,7 +126,7 @@ def fit_severity_command(
 
     try:
         heads = Heads.load(model / HEADS_FILE if model is not None and model.is_dir() else model)
-        evidence = calibration_evidence(data, heads=heads, cache_dir=_cache(False, cache),
+        evidence = calibration_evidence(data, heads=heads, cache_dir=_cache(False, cache), sample=sample,
                                         log=lambda line: typer.echo(line, err=True))
     except (CorpusError, ModelFileError) as exc:
         _fail(str(exc))

@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from monitor.analysis.base import Analysis, PostView
-from monitor.analysis.corpus import SENTIMENT_LABELS, Row, load_corpus, load_recipe
+from monitor.analysis.corpus import SENTIMENT_LABELS, Row, load_corpus, load_recipe, sample_per_file
 from monitor.analysis.embedded import EmbeddedAnalyser, Heads
 from monitor.analysis.metrics import score
 from monitor.analysis.text import clean
@@ -33,10 +33,23 @@ TARGETS = {"flag_negative": 0.60, "flag_negative_short": 0.50, "flag_others_max"
            "anger_recall": 0.60, "anger_precision": 0.50, "macro_f1_per_language": 0.72}
 
 
-def choose_rows(rows: Sequence[Row], split: str, trained_on: set[str]) -> tuple[list[Row], dict]:
-    """The rows to score and, per file, which slice they are (`auto`: held-out if trained on, else all)."""
+def choose_rows(rows: Sequence[Row], split: str, trained_on: set[str],
+                sample: Optional[int] = None) -> tuple[list[Row], dict]:
+    """The rows to score and, per file, which slice they are (`auto`: held-out if trained on, else all).
+
+    `sample`: at most this many labelled rows per file (a fixed hash sample), said in `scored`.
+    """
     chosen, scored = [], {}
-    for row in rows:
+    labelled = [row for row in rows if row.sentiment is not None or row.abuse is not None]
+    wanted = None
+    if sample:
+        pool = [row for row in labelled
+                if (split == "all") or (row.split == (("heldout" if row.file in trained_on else row.split)
+                                                     if split == "auto" else split))]
+        wanted = {id(row) for row in sample_per_file(pool, sample)}
+    for row in labelled:
+        if wanted is not None and id(row) not in wanted:
+            continue
         if split == "auto":
             part = "heldout" if row.file in trained_on else "all"
         else:
@@ -45,12 +58,14 @@ def choose_rows(rows: Sequence[Row], split: str, trained_on: set[str]) -> tuple[
             chosen.append(row)
             entry = scored.setdefault(row.file, {"rows": 0, "of": 0, "slice": part})
             entry["rows"] += 1
-    for row in rows:
+    for row in labelled:
         if row.file in scored:
             scored[row.file]["of"] += 1
     for name, entry in scored.items():
         entry["slice"] = {"all": "every row (never trained on)" if name not in trained_on else "every row",
                           "heldout": "held-out slice (never trained on)"}.get(entry["slice"], entry["slice"] + " slice")
+        if sample:
+            entry["slice"] += f", at most {sample} of them (hash sample)"
     return chosen, dict(sorted(scored.items()))
 
 
@@ -94,15 +109,14 @@ def _worst(groups: dict, path: Sequence[str], count_path: Sequence[str], lowest:
 
 def evaluate(data_dir: str | Path, *, split: str = "auto", heads: Optional[Heads] = None,
              cache_dir: Optional[Path] = None, flag_threshold: float = 0.5, log: Log = lambda _: None,
-             analyser: Optional[EmbeddedAnalyser] = None) -> dict:
+             analyser: Optional[EmbeddedAnalyser] = None, sample: Optional[int] = None) -> dict:
     analyser = analyser or EmbeddedAnalyser(heads=heads, flag_threshold=flag_threshold)
     heads = analyser.heads
     corpus = load_corpus(data_dir, load_recipe())
     trained_on = set(heads.meta.get("trained_on", {}))
-    rows, scored = choose_rows(corpus.rows, split, trained_on)
-    rows = [row for row in rows if row.sentiment is not None or row.abuse is not None]
+    rows, scored = choose_rows(corpus.rows, split, trained_on, sample)
     result: dict = {"model_version": heads.version, "data": str(data_dir), "split": split,
-                    "flag_threshold": analyser.flag_threshold, "scored": scored,
+                    "flag_threshold": analyser.flag_threshold, "scored": scored, "sample": sample,
                     "trained_on": sorted(trained_on), "not_trained_on": sorted(heads.meta.get("excluded", {})),
                     "languages": {}, "files": {}, "abuse": {}, "flag_rate": {}, "flag": {}, "worst": {}}
     if not rows:

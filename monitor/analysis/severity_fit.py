@@ -171,9 +171,9 @@ def as_toml(p: Params) -> str:
 
 
 def calibration_evidence(data_dir, *, heads=None, cache_dir=None, split: str = "calibration",
-                         log=lambda _: None) -> Evidence:
+                         sample: Optional[int] = None, log=lambda _: None) -> Evidence:
     """The evidence of every labelled calibration row of the files the model trained on."""
-    from monitor.analysis.corpus import load_corpus, load_recipe
+    from monitor.analysis.corpus import load_corpus, load_recipe, sample_per_file
     from monitor.analysis.embedded import EmbeddedAnalyser
     from monitor.analysis.evaluation import SHORT_CHARS, assess_rows
     from monitor.analysis.text import clean
@@ -182,6 +182,7 @@ def calibration_evidence(data_dir, *, heads=None, cache_dir=None, split: str = "
     corpus = load_corpus(data_dir, load_recipe())
     trained_on = set(analyser.heads.meta.get("trained_on", {}))
     rows = [row for row in corpus.rows if row.split == split and row.sentiment is not None and row.file in trained_on]
+    rows = sample_per_file(rows, sample)
     log(f"severity: {len(rows)} {split} rows of {len({r.file for r in rows})} files")
     analyses = assess_rows(analyser, corpus, rows, data_dir, cache_dir, log)
     matches = [analyser.lexicon.find(row.text) for row in rows]

@@ -16,7 +16,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from monitor.analysis.corpus import SENTIMENT_LABELS, Corpus, Recipe, Row, find_files, file_stem, load_corpus, load_recipe
+from monitor.analysis.corpus import (SENTIMENT_LABELS, Corpus, Recipe, Row, file_stem, find_files, load_corpus,
+                                     load_recipe, sample_per_file)
 from monitor.analysis.encoder import ENCODER_NAME
 from monitor.analysis.features import FEATURES, Encoded, encode, pooled
 from monitor.analysis.heads import Head, TrainConfig, fit_temperature, train_head, weighted_log_loss
@@ -175,12 +176,15 @@ def _task_rows(corpus: Corpus, recipe: Recipe, split: str, task: str) -> list[Ro
 
 
 def train(data_dir: str | Path, out_dir: str | Path, *, cache_dir: Optional[Path] = None,
-          log: Log = lambda _: None, ngrams: bool = True, keep_heads: Optional["Heads"] = None) -> TrainReport:
+          log: Log = lambda _: None, ngrams: bool = True, keep_heads: Optional["Heads"] = None,
+          calibration_sample: Optional[int] = None) -> TrainReport:
     """Train both heads on our train split, calibrate on the calibration split, save heads.npz.
 
     `keep_heads`: take the two heads' weights and temperatures from this model instead of
     training them again (same recipe, same seeds: the same weights) and redo only what sits on
     top (operating points, the n-gram model and its blend); needs the calibration rows encoded only.
+    `calibration_sample`: what is fitted on calibration rows (temperatures, blend, operating points,
+    early stopping) uses at most this many rows per file (a fixed hash sample).
 
     `ngrams`: also train the character n-gram model and blend it into sentiment (shipped: +0.03
     macro-F1 on held-out rows, see the model card).
@@ -212,6 +216,7 @@ def train(data_dir: str | Path, out_dir: str | Path, *, cache_dir: Optional[Path
             log(f"{task}: no calibration rows (too little data); calibrating on the training rows")
             calib_rows = train_rows
         log(f"{task}: {len(train_rows)} training rows, {len(calib_rows)} calibration rows")
+        calib_rows = sample_per_file(calib_rows, calibration_sample)
         x_calib = encode_rows(corpus, calib_rows, data_dir, cache_dir, log)
         y_train = np.array([getattr(row, task) for row in train_rows])
         y_calib = np.array([getattr(row, task) for row in calib_rows])

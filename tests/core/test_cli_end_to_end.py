@@ -155,3 +155,21 @@ def test_concurrent_monitor_post_processes_post_each_reply_once(tmp_path, databa
         assert {item.outbox_state for item in service.queue(QueueFilter(status="posted"))} == {"sent"}
         assert len(service.queue(QueueFilter(status="posted"))) == len(ids)
         service.close()
+
+
+def test_label_and_uncertain_queue_from_the_cli(cli):
+    code, output = cli("demo", "--no-fresh")
+    assert code == 0, output
+    code, output = cli("--demo", "queue", "--uncertain", "--json", "--limit", "5")
+    assert code == 0, output
+    uncertain = json.loads(output)
+    assert 0 < len(uncertain) <= 5
+    assert [abs(p["severity"] - 0.5) for p in uncertain] == sorted(abs(p["severity"] - 0.5) for p in uncertain)
+    first = uncertain[0]["id"]
+    code, output = cli("--demo", "label", str(first), "--missed" if not uncertain[0]["flagged"] else "--wrong-flag")
+    assert code == 0 and "labelled post" in output
+    assert first not in [p["id"] for p in queue_json(cli, "--uncertain")]
+    code, output = cli("--demo", "label", str(first), "--missed", "--spam")
+    assert code == 2 and "exactly one" in output
+    code, output = cli("--demo", "label", "99999", "--missed")
+    assert code != 0 and "99999" in output
