@@ -39,6 +39,7 @@ class LabelledPost:
     source: str                 # "label" or "decision"
     flagged: bool               # what the flag said
     severity: float
+    scores: dict                # the model scores of the newest assessment (negative, anger, ...)
 
 
 def add_label(session: Session, post_id: int, kind: str, actor: Actor, note: Optional[str] = None) -> FlagLabel:
@@ -77,7 +78,7 @@ def collect(session: Session) -> list[LabelledPost]:
                 continue
             source = "decision"
         out.append(LabelledPost(post_id, post.text, post.language, should_flag, kind, source, bool(post.flagged),
-                                float(post.severity or 0.0)))
+                                float(post.severity or 0.0), dict(assessment.scores) if assessment else {}))
     return out
 
 

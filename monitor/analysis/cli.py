@@ -42,6 +42,9 @@ def train_command(
     no_cache: bool = typer.Option(False, "--no-cache", help="Encode everything again, keep nothing."),
     ngrams: bool = typer.Option(True, "--ngrams/--no-ngrams", help="Blend a character n-gram model into sentiment "
                                 "(shipped; --no-ngrams: the embedding head alone)."),
+    from_decisions: bool = typer.Option(False, "--from-decisions",
+                                        help="Adapt the severity to the shop's own labels and decisions "
+                                             "(same as `monitor model adapt`; needs --out)."),
     keep_heads: Optional[Path] = typer.Option(None, "--keep-heads",
                                               help="A heads.npz (or folder) whose two heads are kept as they are; "
                                                    "only operating points and the n-gram blend are fitted again."),
@@ -52,6 +55,11 @@ def train_command(
     from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
     from monitor.analysis.training import train
 
+    if from_decisions:
+        if out is None:
+            _fail("--from-decisions needs --out DIR (the shop's model folder)")
+        _adapt(data, out, cache, calibration_sample or 400)
+        return
     try:
         kept = None
         if keep_heads is not None:
@@ -67,9 +75,95 @@ def train_command(
     typer.echo(f"wrote {report.out} ({report.version}) in {report.seconds:.0f}s")
 
 
+@app.command("adapt")
+def adapt_command(
+    data: Path = typer.Option(..., "--data", help="The public data the model was trained on (the prior)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the shop's model (heads.npz + severity.toml); "
+                                                "point [analysis] heads_path at it."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
+    sample: Optional[int] = typer.Option(400, "--sample", min=1, help="At most N public calibration rows per file."),
+) -> None:
+    """Adapt the severity to the shop's own decisions and labels (also: `model train --from-decisions`)."""
+    _adapt(data, out, cache, sample)
+
+
+def _adapt(data: Path, out: Path, cache: Optional[Path], sample: Optional[int]) -> None:
+    import shutil
+
+    from monitor.analysis import severity_fit
+    from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
+    from monitor.analysis.lexicon import RiskLexicon
+    from monitor.analysis.severity import SeverityRules, default_rules
+    from monitor.cli import service
+
+    with service() as monitor:
+        labelled = monitor.labelled_posts()
+        heads_path = monitor.settings.analysis.heads_path
+    if len(labelled) < 10 or len({p.should_flag for p in labelled}) < 2:
+        _fail(f"{len(labelled)} labelled posts: need at least 10, of both kinds (monitor label ID --missed|--wrong-flag)")
+    try:
+        source = Path(heads_path).expanduser() if heads_path else _shipped_dir()
+        heads_file = source / HEADS_FILE if source.is_dir() else source
+        heads = Heads.load(heads_file)
+        rules_file = heads_file.parent / "severity.toml"
+        rules = SeverityRules.from_toml(rules_file.read_text("utf-8")) if rules_file.is_file() else default_rules()
+        public = severity_fit.calibration_evidence(data, heads=heads, cache_dir=_cache(False, cache), sample=sample,
+                                                   log=lambda line: typer.echo(line, err=True))
+    except (CorpusError, ModelFileError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    lexicon = RiskLexicon.load()
+    start = severity_fit.params_from_rules(rules, lexicon)
+    shop = severity_fit.shop_evidence(labelled, lexicon)
+    params, _ = severity_fit.adapt(public, shop, start, log=lambda line: typer.echo(line, err=True))
+    before = severity_fit.severity(shop, start) >= 0.5
+    after = severity_fit.severity(shop, params) >= 0.5
+    out.mkdir(parents=True, exist_ok=True)
+    if heads_file.resolve() != (out / HEADS_FILE).resolve():
+        shutil.copyfile(heads_file, out / HEADS_FILE)
+    (out / "severity.toml").write_text(
+        "# The severity rule adapted to this shop's decisions by `monitor model adapt` "
+        f"({len(labelled)} labelled posts, public calibration rows as the prior).\n"
+        + severity_fit.rules_with(rules, params).to_toml(), encoding="utf-8")
+    should = shop.truth == 0
+    typer.echo(f"{len(labelled)} labelled posts ({int(should.sum())} should be flagged); on them "
+               f"(the rows it was fitted on): caught {before[should].mean():.0%} -> {after[should].mean():.0%}, "
+               f"false alarms {before[~should].mean():.0%} -> {after[~should].mean():.0%}")
+    typer.echo(f"wrote {out}/severity.toml and {out}/{HEADS_FILE}; set [analysis] heads_path = \"{out}\"")
+
+
+def _eval_decisions(as_json: bool) -> None:
+    from monitor.cli import service
+    from monitor.labels import figures
+
+    with service() as monitor:
+        labelled = monitor.labelled_posts()
+    result = figures(labelled)
+    by_kind: dict = {}
+    for post in labelled:
+        by_kind[post.kind if post.source == "label" else post.kind.split(":")[0]] = \
+            by_kind.get(post.kind if post.source == "label" else post.kind.split(":")[0], 0) + 1
+    result["kinds"] = by_kind
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    if not labelled:
+        typer.echo("no labelled posts yet: monitor label ID --missed|--wrong-flag|--complaint|--not-complaint|--spam, "
+                   "or reject posts as 'not a complaint' / 'spam'")
+        return
+    pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
+    typer.echo(f"the shop's labelled posts: {result['labelled']} ({result['should_flag']} should be flagged, "
+               f"{result['should_not_flag']} should not); " + ", ".join(f"{k} {n}" for k, n in sorted(by_kind.items())))
+    typer.echo(f"  flag caught {pct(result['recall'])} of those that should be flagged; "
+               f"flagged {pct(result['false_alarm_rate'])} of those that should not")
+    if result["missed"]:
+        typer.echo("  missed: " + " ".join(map(str, result["missed"])))
+    if result["wrong_flags"]:
+        typer.echo("  wrong flags: " + " ".join(map(str, result["wrong_flags"])))
+
+
 @app.command("eval")
 def eval_command(
-    data: Path = typer.Option(..., "--data", help="Folder of *.csv / *.csv.gz (columns text,label,lang[,orig_label])."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of *.csv / *.csv.gz (columns text,label,lang[,orig_label])."),
     split: str = typer.Option("auto", "--split",
                               help="auto (default: held-out rows of files the model trained on, every row of "
                                    "the others), heldout, calibration, train, or all rows."),
@@ -82,6 +176,8 @@ def eval_command(
                                                         "(default: [analysis] flag_threshold)."),
     sample: Optional[int] = typer.Option(None, "--sample", min=1,
                                          help="Score at most N rows per file (a fixed hash sample; the output says so)."),
+    from_decisions: bool = typer.Option(False, "--from-decisions",
+                                        help="The flag on the shop's own labelled posts (labels and decisions) instead."),
 ) -> None:
     """The flag rate per true label (all posts and <= 80 characters), sentiment and anger figures,
     per language and per file, with the worst file beside the average.
@@ -91,6 +187,11 @@ def eval_command(
     from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
     from monitor.analysis.evaluation import evaluate
 
+    if from_decisions:
+        _eval_decisions(as_json)
+        return
+    if data is None:
+        _fail("--data DIR is needed (or --from-decisions)")
     if split not in ("auto", *SPLITS):
         _fail(f"--split must be one of auto, {', '.join(SPLITS)} (got {split!r})")
     if flag_threshold is None:

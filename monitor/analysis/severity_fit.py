@@ -92,35 +92,39 @@ def severity(ev: Evidence, p: Params) -> np.ndarray:
     return 1.0 - np.exp(log_keep)
 
 
-def operating_point(ev: Evidence, flagged: np.ndarray) -> dict:
-    """Mean over files (each file the same weight) and worst file of the three flag rates."""
+def operating_point(ev: Evidence, flagged: np.ndarray, file_weights: Optional[dict] = None) -> dict:
+    """Mean over files (each file the same weight, unless `file_weights` says otherwise) and worst file
+    of the three flag rates."""
     rates = {"negative": [], "short_negative": [], "others": []}
+    weights = {"negative": [], "short_negative": [], "others": []}
     for name in np.unique(ev.files):
         in_file = ev.files == name
         for key, mask in (("negative", in_file & (ev.truth == 0)),
                           ("short_negative", in_file & (ev.truth == 0) & ev.short),
                           ("others", in_file & (ev.truth != 0))):
-            if mask.sum() >= 20:
+            if mask.sum() >= 20 or (file_weights and name in file_weights and mask.sum() >= 3):
                 rates[key].append(float(flagged[mask].mean()))
+                weights[key].append(float((file_weights or {}).get(name, 1.0)))
     out = {}
     for key, values in rates.items():
-        out[key] = float(np.mean(values)) if values else 0.0
+        out[key] = float(np.average(values, weights=weights[key])) if values else 0.0
         out[f"{key}_worst"] = (min(values) if key != "others" else max(values)) if values else 0.0
     return out
 
 
-def objective(ev: Evidence, p: Params, threshold: float, others_max: float) -> tuple[float, dict]:
-    figures = operating_point(ev, severity(ev, p) >= threshold)
+def objective(ev: Evidence, p: Params, threshold: float, others_max: float,
+              file_weights: Optional[dict] = None) -> tuple[float, dict]:
+    figures = operating_point(ev, severity(ev, p) >= threshold, file_weights)
     penalty = max(0.0, figures["others"] - others_max) * 20
     value = 0.5 * figures["negative"] + 0.5 * figures["short_negative"] + 0.1 * figures["negative_worst"] - penalty
     return value, figures
 
 
 def fit(ev: Evidence, *, threshold: float = 0.5, others_max: float = 0.04, rounds: int = 3,
-        start: Optional[Params] = None, log=lambda _: None) -> tuple[Params, dict]:
+        start: Optional[Params] = None, log=lambda _: None, file_weights: Optional[dict] = None) -> tuple[Params, dict]:
     """Coordinate search over the rule's numbers; each round tries a grid for one number at a time."""
     p = start or Params()
-    best, figures = objective(ev, p, threshold, others_max)
+    best, figures = objective(ev, p, threshold, others_max, file_weights)
     grids = {
         "negative.0": np.arange(0.30, 0.80, 0.025), "negative.1": np.arange(0.60, 1.0, 0.025),
         "negative.2": np.arange(0.40, 0.96, 0.02),
@@ -151,7 +155,7 @@ def fit(ev: Evidence, *, threshold: float = 0.5, others_max: float = 0.04, round
         for name, grid in grids.items():
             for value in grid:
                 candidate = with_value(p, name, value)
-                score, found = objective(ev, candidate, threshold, others_max)
+                score, found = objective(ev, candidate, threshold, others_max, file_weights)
                 if score > best + 1e-9:
                     best, figures, p = score, found, candidate
         log(f"round {round_ + 1}: objective {best:.4f}; " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
@@ -188,3 +192,63 @@ def calibration_evidence(data_dir, *, heads=None, cache_dir=None, split: str = "
     matches = [analyser.lexicon.find(row.text) for row in rows]
     return Evidence.build([a.scores for a in analyses], matches, [row.sentiment for row in rows],
                           [len(clean(row.text)) <= SHORT_CHARS for row in rows], [row.file for row in rows])
+
+
+def params_from_rules(rules, lexicon) -> Params:
+    """The numbers a SeverityRules (plus the lexicon's weights) holds, as fit parameters."""
+    def triple(name: str, default: tuple) -> tuple:
+        section = rules.section(name)
+        return (section.get("zero_at", default[0]), section.get("full_at", default[1]), section.get("weight", default[2]))
+
+    defaults = Params()
+    overrides = rules.section("signal_weights")
+    weights = {signal.code: float(overrides.get(signal.code, signal.weight))
+               for signal in lexicon.signals if signal.code in FITTED_CODES}
+    return Params(triple("negative", defaults.negative), triple("anger", defaults.anger),
+                  triple("negative_sentence", defaults.negative_sentence),
+                  rules.section("signals").get("positive_damping", defaults.positive_damping),
+                  {**defaults.weights, **weights})
+
+
+def rules_with(rules, p: Params):
+    """A copy of `rules` carrying the fitted numbers (lexicon weights as [signal_weights])."""
+    from monitor.analysis.severity import SeverityRules
+
+    raw = {name: dict(body) if isinstance(body, dict) else body for name, body in rules.raw.items()}
+    for name in ("negative", "anger", "negative_sentence"):
+        zero_at, full_at, weight = getattr(p, name)
+        raw.setdefault(name, {}).update(show_from=round(zero_at, 4), zero_at=round(zero_at, 4),
+                                        full_at=round(full_at, 4), weight=round(weight, 4))
+    raw.setdefault("signals", {})["positive_damping"] = round(p.positive_damping, 4)
+    raw["signal_weights"] = {code: round(weight, 4) for code, weight in p.weights.items()}
+    return SeverityRules(raw)
+
+
+SHOP = "the shop's own posts"
+
+
+def shop_evidence(labelled, lexicon) -> Evidence:
+    """Labelled shop posts as evidence: should be flagged -> 'negative', should not -> 'others'."""
+    from monitor.analysis.evaluation import SHORT_CHARS
+
+    return Evidence.build([p.scores for p in labelled], [lexicon.find(p.text) for p in labelled],
+                          [0 if p.should_flag else 1 for p in labelled],
+                          [len(p.text) <= SHORT_CHARS for p in labelled], [SHOP] * len(labelled))
+
+
+def adapt(public: Evidence, shop: Evidence, start: Params, *, others_max: float = 0.05,
+          full_weight_at: int = 200, log=lambda _: None) -> tuple[Params, dict]:
+    """Refit the severity numbers on the public calibration rows plus the shop's labelled posts.
+
+    The public files are the prior: the shop counts as much as all of them together once it has
+    `full_weight_at` labelled posts, and proportionally less before.
+    """
+    both = Evidence(
+        np.concatenate([public.negative, shop.negative]), np.concatenate([public.positive, shop.positive]),
+        np.concatenate([public.anger, shop.anger]), np.concatenate([public.worst, shop.worst]),
+        np.concatenate([public.fixed, shop.fixed]), np.vstack([public.codes, shop.codes]),
+        public.fixed_weights + shop.fixed_weights, np.concatenate([public.truth, shop.truth]),
+        np.concatenate([public.short, shop.short]), np.concatenate([public.files, shop.files]))
+    public_files = len(np.unique(public.files))
+    weights = {SHOP: public_files * min(1.0, len(shop.truth) / full_weight_at)}
+    return fit(both, others_max=others_max, rounds=2, start=start, file_weights=weights, log=log)
