@@ -161,6 +161,35 @@ def _eval_decisions(as_json: bool) -> None:
         typer.echo("  wrong flags: " + " ".join(map(str, result["wrong_flags"])))
 
 
+@app.command("simulate-shop")
+def simulate_shop_command(
+    data: Path = typer.Option(..., "--data", help="The public data folder."),
+    shop: list[str] = typer.Option(..., "--shop", help="A file whose held-out rows play the shop (repeatable)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
+    sample: int = typer.Option(600, "--sample", min=100, help="The shop's posts: at most N held-out rows."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """How many labelled decisions it takes to lift the flag on a (simulated) shop's later posts."""
+    from monitor.analysis.simulate_shop import simulate
+
+    results = []
+    try:
+        for name in shop:
+            results.append(simulate(data, name, sample=sample, cache_dir=_cache(False, cache),
+                                    log=lambda line: typer.echo(line, err=True)))
+    except (CorpusError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+        return
+    for result in results:
+        typer.echo(f"{result['shop']}: later posts {result['test_posts']} ({result['should_flag_in_test']} negative)")
+        typer.echo(f"  {'decisions':>9}  {'caught':>7} {'short':>7} {'false alarms':>12}   public neg / others")
+        for step in result["steps"]:
+            typer.echo(f"  {step['decisions']:>9}  {_pct(step['caught'])}  {_pct(step['caught_short'])}  "
+                       f"{_pct(step['false_alarms']):>12}   {_pct(step['public_negative'])} / {_pct(step['public_others'])}")
+
+
 @app.command("eval")
 def eval_command(
     data: Optional[Path] = typer.Option(None, "--data", help="Folder of *.csv / *.csv.gz (columns text,label,lang[,orig_label])."),
@@ -219,7 +248,7 @@ def fit_severity_command(
     cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
     others_max: float = typer.Option(0.04, "--others-max", min=0.0, max=1.0,
                                      help="Largest share of neutral/positive posts the flag may catch (mean over files)."),
-    sample: Optional[int] = typer.Option(600, "--sample", min=1, help="At most N calibration rows per file."),
+    sample: Optional[int] = typer.Option(400, "--sample", min=1, help="At most N calibration rows per file."),
 ) -> None:
     """Fit the numbers of severity.toml on the calibration split for the operating point; print them."""
     from monitor.analysis.embedded import HEADS_FILE, Heads, ModelFileError
