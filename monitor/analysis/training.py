@@ -215,8 +215,8 @@ def train(data_dir: str | Path, out_dir: str | Path, *, cache_dir: Optional[Path
         if not calib_rows:
             log(f"{task}: no calibration rows (too little data); calibrating on the training rows")
             calib_rows = train_rows
-        log(f"{task}: {len(train_rows)} training rows, {len(calib_rows)} calibration rows")
         calib_rows = sample_per_file(calib_rows, calibration_sample)
+        log(f"{task}: {len(train_rows)} training rows, {len(calib_rows)} calibration rows")
         x_calib = encode_rows(corpus, calib_rows, data_dir, cache_dir, log)
         y_train = np.array([getattr(row, task) for row in train_rows])
         y_calib = np.array([getattr(row, task) for row in calib_rows])
