@@ -167,6 +167,8 @@ def simulate_shop_command(
     shop: list[str] = typer.Option(..., "--shop", help="A file whose held-out rows play the shop (repeatable)."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Encoding cache (default ~/.cache/reply-monitor)."),
     sample: int = typer.Option(600, "--sample", min=100, help="The shop's posts: at most N held-out rows."),
+    should_flag: str = typer.Option("negative", "--should-flag",
+                                    help="Labels the shop wants flagged, comma-separated (e.g. negative,neutral)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """How many labelled decisions it takes to lift the flag on a (simulated) shop's later posts."""
@@ -176,6 +178,7 @@ def simulate_shop_command(
     try:
         for name in shop:
             results.append(simulate(data, name, sample=sample, cache_dir=_cache(False, cache),
+                                    should_flag=tuple(x.strip() for x in should_flag.split(",") if x.strip()),
                                     log=lambda line: typer.echo(line, err=True)))
     except (CorpusError, ValueError) as exc:
         _fail(str(exc))
@@ -183,7 +186,8 @@ def simulate_shop_command(
         typer.echo(json.dumps(results, indent=2))
         return
     for result in results:
-        typer.echo(f"{result['shop']}: later posts {result['test_posts']} ({result['should_flag_in_test']} negative)")
+        typer.echo(f"{result['shop']}: later posts {result['test_posts']} ({result['should_flag_in_test']} "
+                   f"{'/'.join(result['should_flag'])}: should be flagged)")
         typer.echo(f"  {'decisions':>9}  {'caught':>7} {'short':>7} {'false alarms':>12}   public neg / others")
         for step in result["steps"]:
             typer.echo(f"  {step['decisions']:>9}  {_pct(step['caught'])}  {_pct(step['caught_short'])}  "

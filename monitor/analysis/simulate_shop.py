@@ -28,7 +28,9 @@ def _take(ev: severity_fit.Evidence, index: np.ndarray) -> severity_fit.Evidence
 
 def simulate(data_dir: str | Path, shop_file: str, *, steps: Sequence[int] = (0, 25, 50, 100, 200, 400),
              test_rows: int = 200, sample: Optional[int] = 600, cache_dir: Optional[Path] = None,
-             heads: Optional[Heads] = None, log=lambda _: None) -> dict:
+             heads: Optional[Heads] = None, should_flag: Sequence[str] = ("negative",),
+             log=lambda _: None) -> dict:
+    """`should_flag`: the true labels this shop wants flagged (a shop may, say, want 3-star reviews too)."""
     analyser = EmbeddedAnalyser(heads=heads)
     corpus = load_corpus(data_dir, load_recipe())
     rows = [row for row in corpus.rows if row.file == shop_file and row.sentiment is not None
@@ -39,14 +41,14 @@ def simulate(data_dir: str | Path, shop_file: str, *, steps: Sequence[int] = (0,
     analyses = assess_rows(analyser, corpus, rows, data_dir, cache_dir, log)
     shop = severity_fit.Evidence.build(
         [a.scores for a in analyses], [analyser.lexicon.find(row.text) for row in rows],
-        [0 if row.sentiment == 0 else 1 for row in rows], [len(clean(row.text)) <= SHORT_CHARS for row in rows],
+        [0 if row.label in should_flag else 1 for row in rows], [len(clean(row.text)) <= SHORT_CHARS for row in rows],
         [severity_fit.SHOP] * len(rows))
     order = np.random.default_rng(5).permutation(len(rows))
     test, history = order[:test_rows], order[test_rows:]
     public = severity_fit.calibration_evidence(data_dir, heads=analyser.heads, cache_dir=cache_dir, sample=400, log=log)
     start = severity_fit.params_from_rules(analyser.rules or severity_fit_default_rules(), analyser.lexicon)
     future = _take(shop, test)
-    out = {"shop": shop_file, "test_posts": int(len(test)), "should_flag_in_test": int((future.truth == 0).sum()),
+    out = {"shop": shop_file, "should_flag": list(should_flag), "test_posts": int(len(test)), "should_flag_in_test": int((future.truth == 0).sum()),
            "steps": []}
     for k in steps:
         k = min(k, len(history))
