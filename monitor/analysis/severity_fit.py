@@ -121,10 +121,12 @@ def objective(ev: Evidence, p: Params, threshold: float, others_max: float,
 
 
 def fit(ev: Evidence, *, threshold: float = 0.5, others_max: float = 0.04, rounds: int = 3,
-        start: Optional[Params] = None, log=lambda _: None, file_weights: Optional[dict] = None) -> tuple[Params, dict]:
+        start: Optional[Params] = None, log=lambda _: None, file_weights: Optional[dict] = None,
+        objective_fn=None) -> tuple[Params, dict]:
     """Coordinate search over the rule's numbers; each round tries a grid for one number at a time."""
     p = start or Params()
-    best, figures = objective(ev, p, threshold, others_max, file_weights)
+    score_of = objective_fn or (lambda params: objective(ev, params, threshold, others_max, file_weights))
+    best, figures = score_of(p)
     grids = {
         "negative.0": np.arange(0.30, 0.80, 0.025), "negative.1": np.arange(0.60, 1.0, 0.025),
         "negative.2": np.arange(0.40, 0.96, 0.02),
@@ -155,7 +157,7 @@ def fit(ev: Evidence, *, threshold: float = 0.5, others_max: float = 0.04, round
         for name, grid in grids.items():
             for value in grid:
                 candidate = with_value(p, name, value)
-                score, found = objective(ev, candidate, threshold, others_max, file_weights)
+                score, found = score_of(candidate)
                 if score > best + 1e-9:
                     best, figures, p = score, found, candidate
         log(f"round {round_ + 1}: objective {best:.4f}; " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
@@ -237,18 +239,23 @@ def shop_evidence(labelled, lexicon) -> Evidence:
 
 
 def adapt(public: Evidence, shop: Evidence, start: Params, *, others_max: float = 0.05,
-          full_weight_at: int = 200, log=lambda _: None) -> tuple[Params, dict]:
-    """Refit the severity numbers on the public calibration rows plus the shop's labelled posts.
+          full_weight_at: int = 200, threshold: float = 0.5, log=lambda _: None) -> tuple[Params, dict]:
+    """Refit the severity numbers for the shop's labelled posts, the public calibration rows as prior.
 
-    The public files are the prior: the shop counts as much as all of them together once it has
-    `full_weight_at` labelled posts, and proportionally less before.
+    The shop's labels set its own balance: on its posts the fit maximises the share of "should be
+    flagged" posts caught minus the share of the others flagged (Youden's J). On the public rows
+    it keeps the public objective and its operating point. The shop's part weighs
+    0.5 * min(1, labels / full_weight_at): a few labels move the flag a little.
     """
-    both = Evidence(
-        np.concatenate([public.negative, shop.negative]), np.concatenate([public.positive, shop.positive]),
-        np.concatenate([public.anger, shop.anger]), np.concatenate([public.worst, shop.worst]),
-        np.concatenate([public.fixed, shop.fixed]), np.vstack([public.codes, shop.codes]),
-        public.fixed_weights + shop.fixed_weights, np.concatenate([public.truth, shop.truth]),
-        np.concatenate([public.short, shop.short]), np.concatenate([public.files, shop.files]))
-    public_files = len(np.unique(public.files))
-    weights = {SHOP: public_files * min(1.0, len(shop.truth) / full_weight_at)}
-    return fit(both, others_max=others_max, rounds=2, start=start, file_weights=weights, log=log)
+    share = 0.5 * min(1.0, len(shop.truth) / full_weight_at)
+    should = shop.truth == 0
+
+    def score_of(params: Params) -> tuple[float, dict]:
+        public_value, figures = objective(public, params, threshold, others_max)
+        flagged = severity(shop, params) >= threshold
+        caught = float(flagged[should].mean()) if should.any() else 0.0
+        false_alarms = float(flagged[~should].mean()) if (~should).any() else 0.0
+        figures = {**figures, "shop_caught": caught, "shop_false_alarms": false_alarms}
+        return (1 - share) * public_value + share * (caught - false_alarms), figures
+
+    return fit(public, rounds=2, start=start, objective_fn=score_of, log=log)
