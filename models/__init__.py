@@ -8,6 +8,7 @@ from models.tables import (
     Assessment,
     Decision,
     Draft,
+    FlagLabel,
     LoginThrottle,
     OutboxReply,
     Post,
@@ -22,7 +23,7 @@ from models.tables import (
 from models.enums import DecisionAction, OutboxState, PostKind, PostStatus, QuarantineState, Role
 
 __all__ = [
-    "AuditEvent", "Assessment", "Decision", "Draft", "LoginThrottle", "OutboxReply", "Post", "QuarantinedItem", "Source",
+    "AuditEvent", "Assessment", "Decision", "Draft", "FlagLabel", "LoginThrottle", "OutboxReply", "Post", "QuarantinedItem", "Source",
     "SourceStream", "User", "WebSession",
     "utcnow", "as_utc", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "QuarantineState", "Role",
 ]

@@ -280,3 +280,21 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     last_failure_at: datetime = Field(default_factory=utcnow)
     next_attempt_at: Optional[datetime] = None
+
+
+class FlagLabel(SQLModel, table=True):
+    """A person's word on whether a post should have been flagged: evidence for the flag model.
+
+    Written by `monitor label ID --wrong-flag|--missed|...` (and the web app through the service);
+    decisions that say the same (a reject as "not a complaint" or "spam", an approved reply to an
+    unflagged post) are read from `decision` when the labels are collected, not copied here.
+    The newest label of a post wins.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    kind: str                                    # monitor.labels.KINDS: wrong_flag, missed, complaint, ...
+    should_flag: bool
+    actor: str
+    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -198,12 +198,30 @@ def queue_command(status: str = typer.Option("open", help="open, approved, poste
                   platform: Optional[str] = typer.Option(None),
                   min_severity: float = typer.Option(0.0, min=0.0, max=1.0),
                   flagged: bool = typer.Option(False, "--flagged", help="Only flagged posts."),
+                  uncertain: bool = typer.Option(False, "--uncertain",
+                                                 help="Open posts the flag is least sure about, to label first "
+                                                      "(monitor label ID --missed|--wrong-flag|...)."),
                   limit: int = typer.Option(50, min=1, max=500, help="Posts per page."),
                   after: Optional[int] = typer.Option(None, "--after", min=1, max=2**63 - 1,
                                                       help="Start after this post id (the last one of the previous page)."),
                   as_json: bool = typer.Option(False, "--json")) -> None:
     """Posts waiting for a person, most urgent first (severity, raised when overdue; then waiting time).
     One page at a time: the next page is `--after` the last id shown."""
+    if uncertain:
+        with service() as monitor:
+            posts = monitor.uncertain_posts(min(limit, 50))
+            rows = [{"id": p.id, "severity": p.severity, "flagged": p.flagged, "language": p.language,
+                     "text": p.text} for p in posts]
+            if as_json:
+                emit_json(rows)
+                return
+            threshold = monitor.settings.analysis.flag_threshold
+            console.print(f"least sure (severity nearest the flag threshold {threshold}); "
+                          "label with: monitor label ID --missed | --wrong-flag | --complaint | --not-complaint | --spam")
+            for row in rows:
+                console.print(f"{row['id']:>6}  {row['severity']:.2f} {'●' if row['flagged'] else ' '}  "
+                              f"{row['language'] or '?':<3} {escape(_short(row['text'], 110))}")
+            return
     valid = {"open", "approved", "posted", "rejected", "escalated", "all"}
     if status not in valid:
         errors.print(f"[red]error:[/red] --status must be one of {', '.join(sorted(valid))}")
@@ -312,6 +330,25 @@ def reject(post_id: int, reason: str = typer.Option(..., "--reason", help="Why (
     with service() as monitor:
         monitor.reject(post_id, actor(monitor), reason)
         console.print(f"rejected post {post_id}")
+
+
+@app.command("label")
+def label_command(post_id: int,
+                  wrong_flag: bool = typer.Option(False, "--wrong-flag", help="Flagged, but did not need it."),
+                  missed: bool = typer.Option(False, "--missed", help="Not flagged, but should have been."),
+                  complaint: bool = typer.Option(False, "--complaint", help="A complaint (should be flagged)."),
+                  not_complaint: bool = typer.Option(False, "--not-complaint", help="No complaint (should not be flagged)."),
+                  spam: bool = typer.Option(False, "--spam", help="Spam (should not be flagged)."),
+                  note: Optional[str] = typer.Option(None, "--note")) -> None:
+    """Tell the flag model whether this post should have been flagged (used by model train/eval --from-decisions)."""
+    chosen = [kind for kind, on in (("wrong_flag", wrong_flag), ("missed", missed), ("complaint", complaint),
+                                    ("not_complaint", not_complaint), ("spam", spam)) if on]
+    if len(chosen) != 1:
+        errors.print("[red]error:[/red] give exactly one of --wrong-flag, --missed, --complaint, --not-complaint, --spam")
+        raise typer.Exit(2)
+    with service() as monitor:
+        monitor.label(post_id, chosen[0], actor(monitor), note)
+        console.print(f"labelled post {post_id}: {chosen[0].replace('_', ' ')}")
 
 
 @app.command()

@@ -224,6 +224,25 @@ class Monitor:
         with self.db.session() as session:
             return decisions.reject(session, post_id, actor, reason)
 
+    # ---- the shop's word on the flag (CLI `monitor label`, the web app) -----------------------
+    def label(self, post_id: int, kind: str, actor: Actor, note: Optional[str] = None):
+        """Record whether a post should have been flagged (kinds: monitor.labels.KINDS)."""
+        from monitor import labels
+        with self.db.session() as session:
+            return labels.add_label(session, post_id, kind, actor, note)
+
+    def labelled_posts(self) -> list:
+        """The shop's labelled posts (explicit labels and the decisions that say the same)."""
+        from monitor import labels
+        with self.db.session() as session:
+            return labels.collect(session)
+
+    def uncertain_posts(self, limit: int = 20) -> list[Post]:
+        """Open posts the flag is least sure about (severity nearest the threshold), unlabelled."""
+        from monitor import labels
+        with self.db.session() as session:
+            return labels.uncertain(session, self.settings.analysis.flag_threshold, limit)
+
     def escalate(self, post_id: int, actor: Actor, to: str, reason: Optional[str] = None) -> decisions.Decision:
         with self.db.session() as session:
             return decisions.escalate(session, post_id, actor, to, reason)

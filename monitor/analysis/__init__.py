@@ -44,11 +44,18 @@ def build_analyser(settings: "Settings") -> Analyser:
             raise AnalyserError("[analysis] model", str(exc)) from None
     from monitor.analysis.embedded import HEADS_FILE, EmbeddedAnalyser, Heads, ModelFileError
 
+    from monitor.analysis.severity import SeverityRules
+
     try:
-        heads = None
+        heads, rules = None, None
         if config.heads_path:
             path = Path(config.heads_path).expanduser()
             heads = Heads.load(path / HEADS_FILE if path.is_dir() else path)
-        return EmbeddedAnalyser(heads=heads, batch_size=max(config.batch_size, 256), **common)
+            folder = path if path.is_dir() else path.parent
+            if (folder / "severity.toml").is_file():   # a shop's own severity (model train --from-decisions)
+                rules = SeverityRules.from_toml((folder / "severity.toml").read_text("utf-8"))
+        return EmbeddedAnalyser(heads=heads, rules=rules, batch_size=max(config.batch_size, 256), **common)
     except ModelFileError as exc:
         raise AnalyserError("[analysis] heads_path", str(exc)) from None
+    except (OSError, ValueError) as exc:   # the severity.toml beside the heads
+        raise AnalyserError("[analysis] heads_path", f"severity.toml beside the heads: {exc}") from None

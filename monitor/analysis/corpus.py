@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 REQUIRED_COLUMNS = ("text", "label", "lang")
@@ -200,3 +200,17 @@ def load_corpus(folder: str | Path, recipe: Optional[Recipe] = None) -> Corpus:
                 orig_label=orig, split=split_of(recipe, key), sentiment=sentiment, abuse=abuse,
             ))
     return corpus
+
+
+def sample_per_file(rows: Sequence[Row], cap: Optional[int], seed: str = "sample") -> list[Row]:
+    """At most `cap` rows of each file, the same ones every time (a hash of the text, not file order)."""
+    if not cap:
+        return list(rows)
+    by_file: dict[str, list[Row]] = {}
+    for row in rows:
+        by_file.setdefault(row.file, []).append(row)
+    keep: set[int] = set()
+    for file_rows in by_file.values():
+        ranked = sorted(file_rows, key=lambda row: hashlib.sha1(f"{seed}\x00{row.text}".encode("utf-8")).digest())
+        keep.update(id(row) for row in ranked[:cap])
+    return [row for row in rows if id(row) in keep]

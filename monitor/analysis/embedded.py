@@ -14,7 +14,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from monitor.analysis.base import Analysis, PostView
-from monitor.analysis.features import MAX_SENTENCES, encode, pooled
+from monitor.analysis.features import MAX_SENTENCES, Encoded, encode, pooled
 from monitor.analysis.heads import Head
 from monitor.analysis.language import detect_many
 from monitor.analysis.lexicon import RiskLexicon
@@ -110,7 +110,7 @@ class EmbeddedAnalyser:
         scored = self.score_details(texts)
         return scored.sentiment, scored.anger
 
-    def score_details(self, texts: Sequence[str]) -> Scored:
+    def score_details(self, texts: Sequence[str], encoded: Optional[Encoded] = None) -> Scored:
         """Whole-text scores plus, for long texts, the most negative sentence.
 
         The head reads a sentence as a short text ([sentence, sentence]); that lets one furious
@@ -119,7 +119,7 @@ class EmbeddedAnalyser:
         n = len(texts)
         if not n:
             return Scored(np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32), [])
-        encoded = encode(texts)
+        encoded = encode(texts) if encoded is None else encoded
         features = pooled(encoded)
         sentiment = self.heads.sentiment_proba(features, texts)
         anger = self.heads.anger.predict_proba(features)[:, 1]
@@ -140,7 +140,8 @@ class EmbeddedAnalyser:
                 worst_sentence[owner] = sentences[owner][best - rows[0]]
         return Scored(sentiment, anger, worst, worst_sentence)
 
-    def assess(self, posts: Sequence[PostView]) -> list[Analysis]:
+    def assess(self, posts: Sequence[PostView], encoded: Optional[Encoded] = None) -> list[Analysis]:
+        """`encoded`: the posts' cleaned texts already encoded (evaluation reads them from its cache)."""
         posts = list(posts)
         cleaned = [clean(post.text) for post in posts]
         languages = detect_many(cleaned, [post.language for post in posts], self.languages)
@@ -151,7 +152,8 @@ class EmbeddedAnalyser:
         has_words = [i for i, text in enumerate(cleaned) if any(ch.isalnum() for ch in text)]
         for start in range(0, len(has_words), self.batch_size):
             chunk = has_words[start:start + self.batch_size]
-            scored = self.score_details([cleaned[i] for i in chunk])
+            scored = self.score_details([cleaned[i] for i in chunk],
+                                        None if encoded is None else encoded.subset(np.asarray(chunk)))
             sentiment[chunk], anger[chunk], worst[chunk] = scored.sentiment, scored.anger, scored.worst_negative
             for i, sentence in zip(chunk, scored.worst_sentence):
                 worst_sentence[i] = sentence

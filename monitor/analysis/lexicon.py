@@ -140,6 +140,41 @@ class Signal:
     reason: str
     weight: float
     pattern: re.Pattern
+    negatable: bool = True       # "nie są oszustami" is no accusation; "nie polecam" carries its own "nie"
+
+
+# Negation: a negator among the few words before a match ("not a scam", "nie są oszustami",
+# "не мошенники", "bez zastrzeżeń") or right after it ("Претензий нет", "zastrzeżeń brak") takes the
+# match back. The window stops at punctuation and at "but / ale / но", which turn the sentence.
+NEGATORS_BEFORE = frozenset("""
+not no never without isnt arent wasnt werent dont doesnt didnt cant cannot wont wouldnt shouldnt couldnt aint
+havent hasnt hadnt hardly nothing nobody
+nie ani bez brak zaden zadna zadne zadnych zadnego zadnej nigdy wcale
+не нет ни без никаких никакого никакой никогда вовсе
+""".split())
+NEGATORS_AFTER = frozenset("нет none brak nie ma zero".split())
+_NEGATION_WINDOW = 3
+_TURN = frozenset("but ale lecz jednak но однако а".split())
+_CLAUSE_END = re.compile(r"[.!?;:,()\n]")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.U)
+
+
+def _words(text: str) -> list[str]:
+    return [w.replace("'", "").replace("’", "") for w in _WORD.findall(text)]
+
+
+def negated(folded: str, start: int, end: int) -> bool:
+    """Whether a negator governs the match folded[start:end] (folded: lower case, no diacritics)."""
+    before = _CLAUSE_END.split(folded[:start])[-1]
+    words = _words(before)[-_NEGATION_WINDOW:]
+    for word in reversed(words):
+        if word in _TURN:
+            break
+        if word in NEGATORS_BEFORE:            # "isn't" is read as "isnt", "don’t" as "dont"
+            return True
+    after = _CLAUSE_END.split(folded[end:])[0]
+    following = _words(after)[:2]
+    return bool(following) and (following[0] in NEGATORS_AFTER or " ".join(following) in NEGATORS_AFTER)
 
 
 @dataclass(frozen=True)
@@ -185,7 +220,8 @@ class RiskLexicon:
             patterns = [p for lang_patterns in body.get("patterns", {}).values() for p in lang_patterns]
             if not patterns:
                 raise LexiconError(f"risk signal {code!r} has no patterns")
-            signals.append(Signal(code, str(body["reason"]), float(body.get("weight", 0.3)), _compile(code, patterns)))
+            signals.append(Signal(code, str(body["reason"]), float(body.get("weight", 0.3)), _compile(code, patterns),
+                                  bool(body.get("negatable", True))))
         return cls(signals, str(raw.get("version", "")))
 
     @classmethod
@@ -205,6 +241,8 @@ class RiskLexicon:
             seen: set[tuple[int, int]] = set()
             for variant in variants:
                 for match in signal.pattern.finditer(variant.text):
+                    if signal.negatable and negated(variant.text, match.start(), match.end()):
+                        continue
                     start = variant.origin[match.start()] if match.end() > match.start() else -1
                     end = variant.origin[match.end() - 1] if match.end() > match.start() else -1
                     if (start, end) in seen or any(s <= start and end <= e for s, e in seen):

@@ -46,6 +46,22 @@ class SeverityRules:
         return self.raw.get(name, {})
 
 
+    def to_toml(self) -> str:
+        """The rules as TOML (sections of numbers and flags; enough for severity.toml)."""
+        def value(v: Any) -> str:
+            if isinstance(v, bool):
+                return "true" if v else "false"
+            if isinstance(v, (int, float)):
+                return repr(round(v, 4) if isinstance(v, float) else v)
+            return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        lines = [f"{key} = {value(v)}" for key, v in self.raw.items() if not isinstance(v, dict)]
+        for name, body in self.raw.items():
+            if isinstance(body, dict):
+                lines += ["", f"[{name}]"] + [f'"{key}" = {value(v)}' for key, v in body.items()]
+        return "\n".join(lines) + "\n"
+
+
 @lru_cache(maxsize=1)
 def default_rules() -> SeverityRules:
     return SeverityRules.from_toml(
@@ -92,8 +108,9 @@ def assess_evidence(post: PostView, scores: dict[str, float], matches: Sequence[
         positive *= 1.0 - worst          # a furious sentence is not cancelled by polite ones
 
     damping = rules.section("signals").get("positive_damping", 0.7)
+    overrides = rules.section("signal_weights")       # a shop's own fit (model train --from-decisions)
     for match in matches:
-        weight = match.weight * (1.0 - damping * positive)
+        weight = float(overrides.get(match.code, match.weight)) * (1.0 - damping * positive)
         flags.append(Flag(match.code, f"{match.reason}: {_quote(match.evidence)}", match.evidence, round(weight, 4)))
 
     if post.rating is not None:

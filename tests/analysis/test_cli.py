@@ -51,7 +51,7 @@ def data_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(data_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
-    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(out), "--no-cache"])
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(out), "--no-cache", "--no-ngrams"])
     assert result.exit_code == 0, result.output
     return out
 
@@ -64,7 +64,7 @@ def test_train_writes_heads_that_load(trained):
 
 
 def test_train_is_reproducible(data_dir, trained, tmp_path):
-    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache"])
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache", "--no-ngrams"])
     assert result.exit_code == 0, result.output
     first, second = Heads.load(trained / "heads.npz"), Heads.load(tmp_path / "heads.npz")
     assert first.version == second.version
@@ -72,7 +72,7 @@ def test_train_is_reproducible(data_dir, trained, tmp_path):
 
 
 def test_train_with_ngrams_blends_them_and_eval_shows_the_head_alone(data_dir, trained, tmp_path):
-    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache", "--ngrams"])
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache"])
     assert result.exit_code == 0, result.output
     blended, plain = Heads.load(tmp_path / "heads.npz"), Heads.load(trained / "heads.npz")
     assert plain.ngrams is None and "ngrams" not in plain.meta
@@ -94,8 +94,9 @@ def test_eval_prints_per_language_and_file_figures(data_dir, trained):
     for expected in ("by language", "by file", "shop_reviews", "macro-F1", "neg-P", "neg-R", "confusion",
                      "anger/abuse head", "pl_poleval2019_cyberbullying_tweets"):
         assert expected in out
+    # once in the flag table, once in the sentiment table
     assert [line.split()[0] for line in out.splitlines() if line.startswith("  ") and line.split()[0] in LANGS] \
-        == ["en", "pl", "ru"]
+        == ["en", "pl", "ru"] * 2
 
 
 def test_eval_json_counts_only_polarity_rows_and_learns_the_easy_data(data_dir, trained):
@@ -147,3 +148,50 @@ def test_training_without_polarity_rows_fails_cleanly(tmp_path):
     write_rows(tmp_path / "only_mixed.csv", [("so so", "mixed", "en", "")] * 5)
     result = runner.invoke(app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--no-cache"])
     assert result.exit_code == 2 and "negative/neutral/positive" in result.output
+
+
+def eval_json(*args):
+    result = runner.invoke(app, ["eval", *args, "--json", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout[result.stdout.index("{"):])
+
+
+def test_eval_scores_every_row_of_a_folder_the_model_never_trained_on(data_dir, trained, tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    rows = [(text + f" [{i}]", label, lang, "") for i in range(5)
+            for label, texts in (("negative", NEGATIVE), ("positive", POSITIVE)) for text, lang in zip(texts, LANGS)]
+    write_rows(foreign / "other_shop.csv", rows)
+    figures = eval_json("--data", str(foreign), "--model", str(trained))
+    assert figures["scored"]["other_shop"] == {"rows": 60, "of": 60, "slice": "every row (never trained on)"}
+    assert figures["overall"]["n"] == 60
+    # asked for a slice, it says so
+    result = runner.invoke(app, ["eval", "--data", str(foreign), "--model", str(trained), "--split", "heldout",
+                                 "--no-cache"])
+    assert "scored on a slice only" in result.output
+
+
+def test_eval_reports_the_flag_per_true_label_short_posts_and_the_worst_file(data_dir, trained):
+    figures = eval_json("--data", str(data_dir), "--model", str(trained), "--split", "all")
+    flag = figures["flag"]
+    assert set(flag["files"]) == {"shop_reviews"} and set(flag["languages"]) == {"en", "pl", "ru"}
+    everything = flag["all"]
+    assert everything["all"]["negative"]["n"] == 48 and everything["all"]["others"]["n"] == 96
+    assert everything["short"]["n"] == 144                         # every test text is under 80 characters
+    negative_flagged = everything["all"]["negative"]["flagged"]
+    assert figures["flag_rate"]["negative"] == negative_flagged
+    assert figures["worst"]["flag_negative_files"]["name"] == "shop_reviews"
+    assert figures["abuse_all"]["n"] == 60 and figures["abuse_all"]["angry"] == 30
+    assert figures["targets"]["flag_negative"]["value"] == negative_flagged
+    assert figures["targets"]["flag_negative"]["met"] == (negative_flagged >= 0.6)
+
+
+def test_train_can_keep_the_heads_and_refit_only_what_sits_on_top(data_dir, trained, tmp_path):
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path), "--no-cache",
+                                 "--keep-heads", str(trained)])
+    assert result.exit_code == 0, result.output
+    assert "head kept from" in result.output
+    kept, original = Heads.load(tmp_path / "heads.npz"), Heads.load(trained / "heads.npz")
+    assert np.array_equal(kept.sentiment.w1, original.sentiment.w1) and kept.ngrams is not None
+    result = runner.invoke(app, ["train", "--data", str(data_dir), "--keep-heads", str(tmp_path / "nothing.npz")])
+    assert result.exit_code == 2 and "cannot load the analysis heads" in result.output

@@ -142,7 +142,7 @@ def test_evidence_is_the_words_the_author_wrote(lexicon):
     [match] = lexicon.find("Jeżeli nie oddacie pieniędzy, Pozew gotowy.")
     assert match.code == "legal_threat"
     assert match.evidence == ("Pozew",)
-    [match] = lexicon.find("Jesteście o$zu$ci!!")
+    [match] = [m for m in lexicon.find("Jesteście o$zu$ci!!") if m.code == "fraud"]
     assert match.evidence == ("o$zu$ci",)
 
 
@@ -170,3 +170,57 @@ def test_custom_lexicon_file_is_used(tmp_path):
     lexicon = RiskLexicon.load(path)
     [match] = lexicon.find("MegaShop is cheaper")
     assert (match.code, match.reason, match.evidence) == ("competitor", "mentions a competitor", ("MegaShop",))
+
+
+NEGATED = {
+    "pl": ["Nie są oszustami, po prostu wolno wysyłają.", "Bez zastrzeżeń, wszystko doszło.",
+           "Zastrzeżeń brak.", "To nie jest żaden przekręt.", "Nie pozwę was, spokojnie."],
+    "ru": ["Претензий нет, всё отлично.", "Без претензий, спасибо.", "Они не мошенники, просто медленные.",
+           "Никакого обмана, всё пришло.", "Я не подам в суд, не волнуйтесь."],
+    "en": ["It's not a scam, just slow shipping.", "They are no scammers.", "I won't sue anyone, relax.",
+           "Never felt ripped off here.", "This isn't fraud."],
+}
+STILL_MEANT = {  # the negator is in another clause, or the pattern carries its own negation
+    "pl": ["Nie wiem, ale to oszuści.", "Nie polecam.", "Nie kupujcie tam!"],
+    "ru": ["Не знаю, но это мошенники.", "Не рекомендую.", "Претензия уже отправлена."],
+    "en": ["Not cheap, but they are scammers.", "I would not recommend them.", "Don't buy from them.",
+           "I don't know why they scammed me."],
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru", "en"])
+def test_negation_takes_a_signal_back(lexicon, lang):
+    for text in NEGATED[lang]:
+        assert codes(lexicon, text) == set(), text
+    for text in STILL_MEANT[lang]:
+        assert codes(lexicon, text), text
+
+
+PATTERN_CASES = {
+    "profanity": {"pl": ["Kurwa, znowu to samo."], "ru": ["Бля, опять сломалось."], "en": ["This is shit."]},
+    "verdict": {"pl": ["Bubel.", "Badziew i tyle.", "Masakra z tą dostawą.", "Dno.", "Kpina!", "Chłam."],
+                "ru": ["Отстой.", "Полное днище.", "Кошмар какой-то."],
+                "en": ["What a joke, they hang up on customers!!", "Worst service ever.", "Useless."]},
+    "angry_tags": {"pl": ["Dostawa po 3 tygodniach #porażka"], "ru": ["Снова не работает #позор"],
+                   "en": ["Another delay #fail", "Support again #worst", "Order still missing 😡"]},
+    "sarcasm": {"pl": ["Dzięki za nic.", "No to pięknie, znowu opóźnienie."],
+                "ru": ["Спасибо за ничего.", "Ну спасибо, опять сломалось."],
+                "en": ["Thanks for nothing.", "Great system you got there.", "Thanks for making me miss my meeting."]},
+    "insult": {"pl": ["Banda złodziei!", "Jesteście idiotami."], "ru": ["Задолбали уже!", "Гори в аду, магазин.",
+                                                                     "Вы там все идиоты?"],
+               "en": ["You guys are clowns.", "Shame on you.", "Screw you, DemoShop."]},
+}
+
+
+@pytest.mark.parametrize("code", sorted(PATTERN_CASES))
+@pytest.mark.parametrize("lang", ["pl", "ru", "en"])
+def test_slang_sarcasm_tags_and_swearing_in_every_language(lexicon, code, lang):
+    for text in PATTERN_CASES[code][lang]:
+        assert code in codes(lexicon, text), text
+
+
+def test_swearing_aimed_at_the_shop_counts_more_than_swearing(lexicon):
+    aimed = {m.code: m.weight for m in lexicon.find("Fuck you, DemoShop")}
+    plain = {m.code: m.weight for m in lexicon.find("Fucking finally, it arrived")}
+    assert "insult" in aimed and "insult" not in plain
+    assert max(aimed.values()) > max(plain.values())

@@ -68,3 +68,49 @@ def test_severity_stays_within_0_and_1_with_many_reasons():
 
 def test_compact_numbers():
     assert [compact_number(n) for n in (950, 1240, 48_000, 1_250_000)] == ["950", "1.2k", "48k", "1.2M"]
+
+
+def test_severity_fit_reaches_the_operating_point_on_labelled_evidence():
+    """Synthetic calibration rows: negatives are more negative than the rest, some carry a verdict."""
+    import numpy as np
+
+    from monitor.analysis.lexicon import Match
+    from monitor.analysis.severity_fit import Evidence, Params, fit, operating_point, severity
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    truth = rng.integers(0, 3, n)
+    negative = np.clip(np.where(truth == 0, rng.normal(0.7, 0.15, n), rng.normal(0.25, 0.15, n)), 0, 1)
+    scores = [{"negative": float(p), "positive": float(1 - p) * 0.5, "anger": 0.1} for p in negative]
+    verdict = (truth == 0) & (rng.random(n) < 0.3)
+    matches = [[Match("verdict", "harsh verdict", 0.25, ("dno",))] if v else [] for v in verdict]
+    evidence = Evidence.build(scores, matches, truth, rng.random(n) < 0.5, np.array(["a", "b"])[rng.integers(0, 2, n)])
+    before = operating_point(evidence, severity(evidence, Params()) >= 0.5)
+    params, after = fit(evidence, others_max=0.04, rounds=1)
+    assert after["others"] <= 0.04
+    assert after["negative"] > before["negative"] + 0.2
+    assert params.weights["verdict"] > 0
+
+
+def test_adapting_to_a_shop_moves_the_flag_towards_its_labels_keeping_the_public_prior():
+    """A shop that calls mildly negative posts complaints: with enough labels the flag follows it."""
+    import numpy as np
+
+    from monitor.analysis.severity_fit import SHOP, Evidence, Params, adapt, operating_point, severity
+
+    rng = np.random.default_rng(1)
+
+    def evidence(n, negative_mean, name):
+        truth = rng.integers(0, 2, n)
+        negative = np.clip(np.where(truth == 0, rng.normal(negative_mean, 0.1, n), rng.normal(0.2, 0.1, n)), 0, 1)
+        return Evidence.build([{"negative": float(p)} for p in negative], [[] for _ in range(n)], truth,
+                              np.ones(n, bool), np.array([name] * n))
+
+    public = evidence(2000, 0.85, "public")
+    shop = evidence(300, 0.6, SHOP)                    # the shop's complaints read milder
+    start = Params()
+    before = operating_point(shop, severity(shop, start) >= 0.5)
+    params, _ = adapt(public, shop, start, full_weight_at=200)
+    after = operating_point(shop, severity(shop, params) >= 0.5)
+    assert after["negative"] > before["negative"] + 0.3
+    assert operating_point(public, severity(public, params) >= 0.5)["others"] <= 0.06

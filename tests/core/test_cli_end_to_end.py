@@ -162,3 +162,43 @@ def test_concurrent_monitor_post_processes_post_each_reply_once(tmp_path, databa
         assert {item.outbox_state for item in service.queue(QueueFilter(status="posted"))} == {"sent"}
         assert len(service.queue(QueueFilter(status="posted"))) == len(ids)
         service.close()
+
+
+def test_label_and_uncertain_queue_from_the_cli(cli):
+    code, output = cli("demo", "--no-fresh")
+    assert code == 0, output
+    code, output = cli("--demo", "queue", "--uncertain", "--json", "--limit", "5")
+    assert code == 0, output
+    uncertain = json.loads(output)
+    assert 0 < len(uncertain) <= 5
+    assert [abs(p["severity"] - 0.5) for p in uncertain] == sorted(abs(p["severity"] - 0.5) for p in uncertain)
+    first = uncertain[0]["id"]
+    code, output = cli("--demo", "label", str(first), "--missed" if not uncertain[0]["flagged"] else "--wrong-flag")
+    assert code == 0 and "labelled post" in output
+    assert first not in [p["id"] for p in queue_json(cli, "--uncertain")]
+    code, output = cli("--demo", "label", str(first), "--missed", "--spam")
+    assert code == 2 and "exactly one" in output
+    code, output = cli("--demo", "label", "99999", "--missed")
+    assert code != 0 and "99999" in output
+
+
+def test_model_eval_from_decisions_reports_the_shops_own_figures(cli):
+    code, output = cli("demo", "--no-fresh")
+    assert code == 0, output
+    code, output = cli("--demo", "model", "eval", "--from-decisions")
+    assert code == 0 and "no labelled posts yet" in output
+    items = queue_json(cli)
+    flagged = [i["id"] for i in items if i["flagged"]][:2]
+    calm = [i["id"] for i in items if not i["flagged"]][:2]
+    for post_id in flagged:
+        assert cli("--demo", "label", str(post_id), "--wrong-flag")[0] == 0
+    assert cli("--demo", "label", str(calm[0]), "--missed")[0] == 0
+    assert cli("--demo", "reject", str(calm[1]), "--reason", "spam")[0] == 0
+    code, output = cli("--demo", "model", "eval", "--from-decisions", "--json")
+    assert code == 0, output
+    figures = json.loads(output)
+    assert (figures["labelled"], figures["should_flag"], figures["should_not_flag"]) == (4, 1, 3)
+    assert figures["recall"] == 0.0 and figures["missed"] == [calm[0]]
+    assert sorted(figures["wrong_flags"]) == sorted(flagged)
+    code, output = cli("--demo", "model", "train", "--from-decisions", "--data", ".")
+    assert code == 2 and "--out" in output
