@@ -17,6 +17,7 @@ class PostStatus(StrEnum):
     posted = "posted"          # the reply is on the platform
     rejected = "rejected"      # a person decided not to answer with this draft
     escalated = "escalated"    # handed to legal or another team; no public reply from the queue
+    own = "own"                # posted by the shop's own account ([shop] handles): never queued, never answered
 
 
 class DecisionAction(StrEnum):

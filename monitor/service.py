@@ -83,6 +83,11 @@ class Monitor:
         return build_analyser(self.settings)
 
     @cached_property
+    def audience(self):
+        from monitor.analysis.audience import AudienceRules
+        return AudienceRules.from_shop(self.settings.shop)
+
+    @cached_property
     def drafter(self):
         from monitor.drafting import build_drafter
         return build_drafter(self.settings)
@@ -150,7 +155,7 @@ class Monitor:
                 posts = assess.posts_needing_assessment(session, batch)
                 if not posts:
                     break
-                assessments = assess.assess_batch(session, self.analyser, posts)
+                assessments = assess.assess_batch(session, self.analyser, posts, self.audience)
                 report.assessed += len(posts)
                 report.flagged += sum(1 for a in assessments if a.flagged)
                 pairs = [(p, a) for p, a in zip(posts, assessments) if p.status == PostStatus.open]

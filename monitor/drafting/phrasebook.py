@@ -150,6 +150,9 @@ class Phrasebook:
             "refund_within": inflect("refund_within", shop.returns.refund_days),
             "complaint_within": inflect("complaint_within", shop.returns.complaint_days),
             "answer_within": inflect("answer_within", shop.answer_within_hours),
+            "answer_time": inflect("answer_within", shop.answer_within_hours),   # the drafter sets it from the clock
+            "cancel_refund_within": inflect("cancel_refund_within", shop.money_back.cancelled_days),
+            "charge_fix_within": inflect("charge_fix_within", shop.money_back.wrong_charge_days),
             "return_cost": cost.get("free" if shop.returns.free else "paid", ""),
             "hours": hours_table.format_map(_Keep(days=weekdays, open=_clock(shop.hours.open, language),
                                                   close=_clock(shop.hours.close, language))),
