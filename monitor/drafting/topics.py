@@ -27,9 +27,14 @@ ALL_TOPICS = TOPICS + (OTHER,)
 ESCALATE_TOPICS = ("legal_threat", "fraud")
 
 Embed = Callable[[Sequence[str]], np.ndarray]
-# Topics customers mention on the side ("... and nobody answers"): another topic with a cue and a
-# close score is the main complaint.
-SECONDARY_TOPICS = ("support_unreachable", "courier_behaviour")
+# Topics customers mention on the side ("... and nobody answers", "so I'm sending it back"): when
+# one of the topics it names here also has a keyword cue, that one is the main complaint.
+YIELDS_TO = {
+    "support_unreachable": ("delivery_late", "parcel_damaged", "wrong_item", "product_defect", "order_cancelled",
+                            "charged_wrong", "payment", "account_login", "return_refund"),
+    "courier_behaviour": ("delivery_late", "parcel_damaged", "wrong_item"),
+    "return_refund": ("product_defect", "parcel_damaged", "wrong_item"),
+}
 CONFIDENT_MARGIN = 0.04   # lead over the runner-up (similarity + cue bonus) a confident topic needs
 TEXT_CHARS = 600       # the topic is in the opening of a post; longer texts only cost encoder time
 _NOISE = re.compile(r"(?:https?://|www\.)\S+|[@][\w.]+|\bRT\b|#(?=\w)")
@@ -156,15 +161,16 @@ class TopicClassifier:
             for topic, found in hits.items():
                 row[TOPICS.index(topic)] += self.cue_weight * min(len(found), 2)
             order = list(np.argsort(row)[::-1])
-            if TOPICS[order[0]] in SECONDARY_TOPICS:
-                main = next((i for i in order[1:] if TOPICS[i] in hits and TOPICS[i] not in SECONDARY_TOPICS
-                             and TOPICS[i] not in ("praise", "abuse") and row[i] >= self.other_below), None)
+            if TOPICS[order[0]] in YIELDS_TO:
+                mains = YIELDS_TO[TOPICS[order[0]]]
+                main = next((i for i in order[1:] if TOPICS[i] in hits and TOPICS[i] in mains
+                             and row[i] >= self.other_below), None)
                 if main is not None:
                     order.remove(main)
                     order.insert(0, main)
             best, second = TOPICS[order[0]], TOPICS[order[1]]
             score = float(row[order[0]])
-            rivals = [float(row[i]) for i in order[1:] if TOPICS[i] not in SECONDARY_TOPICS or best in SECONDARY_TOPICS]
+            rivals = [float(row[i]) for i in order[1:] if best not in YIELDS_TO.get(TOPICS[i], ())]
             margin = score - (max(rivals) if rivals else 0.0)
             topic = best if score >= self.other_below else OTHER
             guesses.append(TopicGuess(topic, round(score, 4), second, hits.get(best, ()), round(margin, 4), best))
