@@ -166,7 +166,8 @@ class PhrasebookDrafter:
                                post_language=language)
         kind, escalation = self._escalation(post, analysis, topic)
         complaint = None if escalation else key_complaint(post.text or "", draft_language, self._unsafe)
-        angry = angry_cue(post.text or "", self.checker.lexicon)
+        negative = self._negative(post, analysis) or (complaint is not None and complaint.score >= 2.0)
+        angry = angry_cue(post.text or "", self.checker.lexicon, negative=negative)
         strategy = self._strategy(post, analysis, topic, escalation, complaint, angry)
         if topic == "praise" and strategy != "thanks":
             topic = OTHER                      # "thanks for nothing" is not praise

@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Optional
 
 MIN_WORDS = 3
-MAX_WORDS = 11          # fewer than the safety check's 12-word copy warning
+MAX_WORDS = 14          # a restated clause longer than this reads as a copy of the post
 
 # Word beginnings that name a problem (the object of the complaint and what is wrong with it).
 _PROBLEM = {
@@ -64,7 +64,7 @@ _NEGATIVE_WORDS = {
     "pl": r"źle|zły|zła|złe|fatal|tragicz|beznadziej|kiepsk|słab|rozczarow|niezadowol|kpina|bubel|badziew|tandet|żenad|lipa",
     "ru": r"плох|ужасн|отвратит|бесит|надоел|достал|кошмар|отстой|хуже|жалк|разочаров",
 }
-_CLAUSE_SPLIT = re.compile(r"(?<=[.!?…;:])\s+|\n+|\s+[–—-]\s+|[!?]+|\.{2,}|(?:,\s*|\s+)(?=(?:but|ale|lecz|jednak|natomiast|но|а|однако|хотя)\s)",
+_CLAUSE_SPLIT = re.compile(r"(?<=[.!?…;:])\s+|(?<=[а-яёa-z][.!?])(?=[А-ЯЁA-Zа-яё])|\n+|\s+[–—-]\s+|[!?]+|\.{2,}|(?:,\s*|\s+)(?=(?:but|ale|lecz|jednak|natomiast|но|а|однако|хотя)\s)",
                            re.I)
 _NOISE = re.compile(r"(?:https?://|www\.)\S+|(?<!\w)[@＠][\w.]+|(?<!\w)RT\b|&amp;|&gt;|&lt;|[_�]+|[\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F\u200d]+")
 _LEADING = re.compile(r"^(?:[,.;:!?'\"“”„«»()\[\]*/\\-]|\s)+|(?:[,;:'\"“”„«»()\[\]*/\\-]|\s)+$")
@@ -97,7 +97,17 @@ class KeyComplaint:
     first_person: bool
 
 
-def _strip(text: str) -> str:
+_MID_HANDLE = re.compile(r"(?<=\w)([ ,]+)[@＠][\w.]+(?=[ ,]+\w)")
+_EN_US = re.compile(r"\x00(?=\s+(?:to|for|and|or|is|was|are|has|have|will|would|should|never|still|just|can|could|did|does)\b|\s*[,.!?]|$)")
+HANDLE_MARK = "\x00"
+
+
+def _strip(text: str, language: str = "en") -> str:
+    """Handles, links, emoji and markup out; a handle inside a sentence is the brand ("waiting for
+    @shop to approve"): English says "us"/"our", other languages mark the clause as not sayable."""
+    text = _MID_HANDLE.sub(lambda m: m.group(1) + HANDLE_MARK, text)
+    if language == "en":
+        text = _EN_US.sub("us", text).replace(HANDLE_MARK, "our")
     text = _NOISE.sub(" ", text).replace("#", "")
     text = re.sub(r"\s+", " ", text)
     return _LEADING.sub("", text).strip()
@@ -115,7 +125,7 @@ _LEAD_IN = re.compile(
     r"кроме того|к тому же|ребят|ребята|друзья|люди|народ|блин|ну)\b[,!]?\s*)+", re.I)
 
 
-def clauses(text: str) -> list[tuple[str, bool]]:
+def clauses(text: str, language: str = "en") -> list[tuple[str, bool]]:
     """Sentences and clauses of a post, cleaned; a long one is also offered in its comma parts."""
     out = []
     text = re.sub(r"\^\w+", " ", text or "")          # "^JP": a support agent's initials
@@ -124,9 +134,10 @@ def clauses(text: str) -> list[tuple[str, bool]]:
             continue
         parts = [piece]
         if len(piece.split()) > MAX_WORDS:
-            parts += [p for p in re.split(r",\s+|\s+\((?=\w)|\)\s*", piece) if len(p.split()) >= 3]
+            parts += [p for p in re.split(r",\s+|\s+\((?=\w)|\)\s*|\s+(?:and|but|because|bc|so|since|i|a|ale|bo|и|а|но|потому что)\s+",
+                                          piece) if len(p.split()) >= 3]
         for number, part in enumerate(parts):
-            clean = _LEAD_IN.sub("", _strip(part)).strip()
+            clean = _LEADING.sub("", _LEAD_IN.sub("", _strip(part, language)).strip()).strip()
             if clean:
                 out.append((clean, number > 0))
     return out
@@ -138,8 +149,10 @@ def key_complaint(text: str, language: Optional[str], unsafe: Optional[re.Patter
     if unsafe is not None and unsafe.search(text or ""):
         pass  # checked per clause below: one rude clause does not rule out the rest
     best: Optional[KeyComplaint] = None
-    for position, (clause, is_part) in enumerate(clauses(text)):
+    for position, (clause, is_part) in enumerate(clauses(text, language)):
         words = clause.split()
+        if HANDLE_MARK in clause:
+            continue
         if not (MIN_WORDS <= len(words) <= MAX_WORDS):
             continue
         if _DATA.search(clause) or _PROFANITY.search(clause) or (unsafe is not None and unsafe.search(clause.lower())):
@@ -253,6 +266,18 @@ def _ru_second_person(clause: str) -> Optional[str]:
     return text
 
 
+# Relative days in the customer's words would read as the shop promising a date ("today"); a
+# restatement leaves them out ("yesterday I switched it off" -> "you switched it off").
+_RELATIVE_DAYS = re.compile(r"(?<!\w)(?:today|tonight|tomorrow|yesterday|this (?:morning|evening|afternoon|weekend)|"
+                            r"dziś|dzisiaj|jutro|wczoraj|pojutrze|сегодня|завтра|вчера|послезавтра)(?!\w)", re.I)
+
+
+def _without_dates(text: str) -> str:
+    text = _RELATIVE_DAYS.sub(" ", text)
+    text = re.sub(r"\s+([,.;:!?])", r"\1", re.sub(r"\s{2,}", " ", text))
+    return re.sub(r"^[,;:\s]+|(?<=,)\s*,", "", text).strip()
+
+
 def _lower_first(text: str) -> str:
     if len(text) > 1 and text[0].isupper() and not text[1].isupper():
         return text[0].lower() + text[1:]
@@ -264,7 +289,7 @@ def restatement(complaint: KeyComplaint, templates: dict[str, list[str]], seed: 
     `quoted` (with {quote}) lists, picked by the post's seed."""
     from monitor.drafting.phrasebook import pick
 
-    clause = complaint.clause.rstrip(".!?…,;: ")
+    clause = _without_dates(complaint.clause).rstrip(".!?…,;: ")
     letters = [c for c in clause if c.isalpha()]
     if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
         clause = clause[0] + clause[1:].lower()      # shouting is not repeated

@@ -15,7 +15,7 @@ _ANGRY_TAGS = re.compile(
     r"żenada|kpina|masakra|dno|oszu\w*|позор|жесть|развод|отстой)\b", re.I)
 _ANGRY_EMOJI = re.compile("[\U0001F621\U0001F92C\U0001F620\U0001F44E\U0001F4A9\U0001F595\U0001F624\U0001F644\U0001F612]")
 _SARCASM = re.compile(
-    r"(?<!\w)(?:thanks?(?: you)?(?: so much| a lot| a trillion| again)? for (?!the (?:quick|fast|help|reply|response))"
+    r"(?<!\w)(?:thank(?:s| you)?(?: \w+){0,2} for (?!the (?:quick|fast|help|reply|response))"
     r"|thx for|shout ?out to|great job|well done|congrats|is this a joke|what a joke|new record|never fails to|"
     r"right on cue|thanks for the memories|good news|love (?:it|this) when|"
     r"dzięki za|dziękuję za|dziękujemy za|brawo|gratul\w+|super sprawa|świetnie,? że|"
@@ -30,8 +30,10 @@ _QUESTION = re.compile(r"\?|^(?:how|when|where|what|which|can|could|do|does|is|a
                        r"как|когда|где|сколько|можно|есть ли)\b", re.I)
 
 
-def angry_cue(text: str, lexicon=None) -> Optional[str]:
-    """Why the post calls for the calm reply ("swearing: 'fuck'", "sarcasm: 'thanks for'"), or None."""
+def angry_cue(text: str, lexicon=None, negative: bool = True) -> Optional[str]:
+    """Why the post calls for the calm reply ("swearing: 'fuck'", "sarcasm: 'thanks for'"), or None.
+
+    Thanks and praise words are sarcasm only in a negative post (`negative`)."""
     text = text or ""
     match = _PROFANITY.search(text) or (lexicon.insults.search(text.lower()) if lexicon and lexicon.insults else None)
     if match:
@@ -42,7 +44,7 @@ def angry_cue(text: str, lexicon=None) -> Optional[str]:
     match = _ANGRY_EMOJI.search(text)
     if match:
         return f"angry emoji {match.group(0)}"
-    match = _SARCASM.search(text)
+    match = _SARCASM.search(text) if negative else None
     if match:
         return f"sarcasm: {match.group(0).strip()!r}"
     return None
