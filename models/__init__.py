@@ -8,8 +8,10 @@ from models.tables import (
     Assessment,
     Decision,
     Draft,
+    DraftEdit,
     OutboxReply,
     Post,
+    SavedReply,
     Source,
     User,
     as_utc,
@@ -18,6 +20,6 @@ from models.tables import (
 from models.enums import DecisionAction, OutboxState, PostKind, PostStatus, Role
 
 __all__ = [
-    "AuditEvent", "Assessment", "Decision", "Draft", "OutboxReply", "Post", "Source", "User",
+    "AuditEvent", "Assessment", "Decision", "Draft", "DraftEdit", "OutboxReply", "Post", "SavedReply", "Source", "User",
     "utcnow", "as_utc", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "Role",
 ]

@@ -200,6 +200,65 @@ class Monitor:
             return decisions.approve(session, post_id, actor, self.safety, self.safety_context(post), text=text,
                                      draft_id=draft_id, override_reason=override_reason)
 
+    # ---- learning from approvers (monitor.learning) -------------------------------------------
+    def approve_saved(self, post_id: int, actor: Actor, name: str,
+                      override_reason: Optional[str] = None) -> decisions.Decision:
+        """Approve a saved reply for a post: the same checks as any text the person wrote."""
+        from monitor import learning
+        with self.db.session() as session:
+            text = learning.saved_reply(session, name).text
+        return self.approve(post_id, actor, text=text, override_reason=override_reason)
+
+    def saved_replies(self, language: Optional[str] = None, topic: Optional[str] = None) -> list[dict[str, Any]]:
+        from monitor import learning
+        with self.db.session() as session:
+            return [r.model_dump(mode="json") for r in learning.saved_replies(session, language=language, topic=topic)]
+
+    def save_reply(self, actor: Actor, name: str, text: str, language: Optional[str] = None,
+                   topic: str = "") -> dict[str, Any]:
+        from monitor import learning
+        actor.require(Role.approver, Role.admin)
+        with self.db.session() as session:
+            return learning.save_reply(session, name, text, language=language, topic=topic,
+                                       actor=actor.name).model_dump(mode="json")
+
+    def delete_saved(self, actor: Actor, name: str) -> None:
+        from monitor import learning
+        actor.require(Role.approver, Role.admin)
+        with self.db.session() as session:
+            learning.delete_saved(session, name)
+
+    def phrase_proposals(self, min_repeats: int = 2) -> list[dict[str, Any]]:
+        from monitor import learning
+        with self.db.session() as session:
+            return [p.as_dict() for p in learning.propose(session, min_repeats=min_repeats,
+                                                           phrase_slots=self._phrase_slots)]
+
+    def accept_proposal(self, actor: Actor, proposal_id: str, slot: Optional[str] = None,
+                        min_repeats: int = 2) -> str:
+        from monitor import learning
+        actor.require(Role.admin, Role.approver)
+        with self.db.session() as session:
+            path = learning.accept(session, proposal_id, self.settings.drafting.phrases_dir,
+                                   voice=self.settings.drafting.address, min_repeats=min_repeats,
+                                   phrase_slots=self._phrase_slots, slot=slot)
+        return str(path)
+
+    def _phrase_slots(self, language: str, topic: str) -> dict[str, str]:
+        """{rendered phrasebook sentence: slot} for a language and topic (where an edit replaced it)."""
+        drafter = getattr(self.drafter, "phrasebook", None) or getattr(getattr(self.drafter, "fallback", None),
+                                                                         "phrasebook", None)
+        if drafter is None or not drafter.has_language(language):
+            return {}
+        facts = drafter.facts(language)
+        out: dict[str, str] = {}
+        for voice in ("formal", "informal"):
+            for section in (topic, "shared"):
+                for slot, variants in ((drafter.tables[language].get(voice) or {}).get(section) or {}).items():
+                    for variant in variants:
+                        out.setdefault(drafter.render(variant, facts), slot)
+        return out
+
     def reject(self, post_id: int, actor: Actor, reason: str) -> decisions.Decision:
         with self.db.session() as session:
             return decisions.reject(session, post_id, actor, reason)

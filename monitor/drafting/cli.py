@@ -129,6 +129,35 @@ def topics_command(
                 typer.echo(f"      expected {expected}, got {got}: {_one_line(text)}")
 
 
+@app.command("learn")
+def learn_command(
+    accept: Optional[str] = typer.Option(None, "--accept", help="Accept the proposal with this id: its sentence joins "
+                                         "the shop's phrasings ([drafting] phrases_dir/learned/<lang>.toml)."),
+    slot: Optional[str] = typer.Option(None, "--slot", help="With --accept: the slot it goes to (default: the slot "
+                                       "of the draft sentence it replaced)."),
+    min_repeats: int = typer.Option(2, "--min", min=1, help="Edits a sentence must recur in to be proposed."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Propose phrasebook variants per topic and language from approvers' recurring edits; a person accepts them."""
+    from monitor.cli import actor, emit_json, service
+
+    with service() as monitor:
+        if accept:
+            path = monitor.accept_proposal(actor(monitor), accept, slot=slot, min_repeats=min_repeats)
+            typer.echo(f"accepted {accept}: added to {path}; new drafts may use it")
+            return
+        proposals = monitor.phrase_proposals(min_repeats=min_repeats)
+    if as_json:
+        emit_json(proposals)
+        return
+    if not proposals:
+        typer.echo(f"no proposals: no sentence was added in {min_repeats} or more edits of the same topic and language")
+    for p in proposals:
+        typer.echo(f"{p['id']}  [{p['language']}/{p['topic'] or 'shared'} {p['slot']}] x{p['count']}: {p['sentence']}")
+        for old in p["replaced"][:2]:
+            typer.echo(f"          instead of: {old}")
+
+
 @app.command("check")
 def check_command(
     text: str = typer.Argument(..., help="The reply text to check."),
