@@ -25,6 +25,8 @@ NEWS = "news"
 NOT_FOR_US = (OWN, REPOST, COMPETITOR, NEWS)
 FLAG_CODE = "not_for_us"
 
+_TEXTSPEAK = re.compile(r"(?<![\w.])(?:u|ur|ya)(?![\w.])")     # lower case only: "U.S." is no "you"
+_HASHTAG_OR_HANDLE = re.compile(r"[#@]\w+")
 _LINK = re.compile(r"https?://\S+|www\.\S+", re.I)
 _REPOST = re.compile(r"^\s*(?:RT|РТ)\s*@\w+", re.I)
 _NEWS_MARKER = re.compile(
@@ -36,12 +38,12 @@ _REPORTING_EN = re.compile(   # English headline verbs count only next to a link
 _REPORTING = re.compile(
     r"(?<!\w)(?:секторальн\w*|санкци\w*|ввел[иа]?|объявил[аи]?|сообщил[аи]?|заявил[аи]?|планиру\w+|попал[аи]? под|"
     r"прекратил[аи]?|прекратит|приостанов\w+|повыша\w+|снизил[аи]?с[ья]|признал[аи]?|отключил[аи]?|отключен[аоы]?|"
-    r"пытается|обещают|забирает|"
+    r"пытается|обещают|забирает|жалуются|вошли|вошл[аи]|могут попасть|может (?:полностью )?отключиться|"
     r"ogłosi\w*|poinformowa\w*|podaje|wprowadzi\w*|zapowiedzia\w*)(?!\w)", re.I)
 # "В Симферополе ...", "W Gdańsku ...": a report opens with the place; «МТС» in guillemets is press style.
 _DATELINE = re.compile(r"^\s*(?:В|Во|W|We)\s+[А-ЯЁA-ZŁŚŻŹ][\w-]+|«[^»]{2,40}»")
 _PERSON = re.compile(
-    r"(?<!\w)(?:i|i'm|im|i've|i'll|i'd|me|my|mine|we|we're|our|us|you|your|you're|u|ur|ya|yall|y'all|pls|please|"
+    r"(?<!\w)(?:i|i'm|im|i've|i'll|i'd|me|my|mine|we|we're|our|us|you|your|you're|yall|y'all|pls|please|"
     r"ja|mnie|mi|mój|moja|moje|mojego|moim|nas|nam|nasz|nasza|nasze|wy|was|wam|wasz|wasza|wasze|"
     r"я|мне|меня|мной|мой|моя|моё|мое|мои|мы|нас|нам|наш|наша|наши|вы|вас|вам|ваш|ваша|ваши|ты|тебя|тебе|твой|"
     r"могу|хочу|жду|плачу|пишу|звоню|сижу|знаю|понимаю|думаю|буду|купил[аи]?|заказал[аи]?|положил[аи]?)(?!\w)",
@@ -91,7 +93,7 @@ class AudienceRules:
 
     def _news(self, text: str) -> Audience:
         body = _LINK.sub(" ", text)
-        if _PERSON.search(body) or _FIRST_PERSON_VERB.search(_polish_only(body)):
+        if _PERSON.search(body) or _TEXTSPEAK.search(body) or _FIRST_PERSON_VERB.search(_polish_only(body)):
             return Audience(None)
         marker = _NEWS_MARKER.search(text)
         if marker:
@@ -99,6 +101,10 @@ class AudienceRules:
         reporting = _REPORTING.search(body) or (_LINK.search(text) and _REPORTING_EN.search(body))
         if reporting and "?" not in body:
             return Audience(NEWS, f"a headline or third-party report ({reporting.group(0)!r}), not a customer")
+        words = re.findall(r"[^\W\d_][\w'’]*", _HASHTAG_OR_HANDLE.sub(" ", body))
+        capitalised = sum(1 for w in words if w[0].isupper())
+        if _LINK.search(text) and len(words) >= 5 and capitalised >= 0.6 * len(words):
+            return Audience(NEWS, "a headline with a link (title case), not a customer")
         dateline = _DATELINE.search(body)
         if dateline and "?" not in body and "!" not in body:
             return Audience(NEWS, f"a report about the brand ({dateline.group(0).strip()!r}), not a customer")

@@ -49,6 +49,7 @@ LAYOUTS: dict[str, tuple[tuple[str, Optional[int]], ...]] = {
     "four_step": (("greeting", 1), ("apologise", None), ("restate", None), ("solution", None), ("fact", 2),
                   ("goodwill", 4), ("regret", None)),
     "calm_complaint": (("calm_open", None), ("restate", None), ("solution", None)),
+    "noted": (("greeting", 1), ("noted", None)),
     "answer": (("greeting", 1), ("answer_opener", 3), ("answer", None), ("answer_closer", 2)),
     "holding": (("greeting", 1), ("holding_opener", None), ("check", None), ("holding_when", None)),
     "thanks": (("thanks", None), ("closer", 2)),
@@ -244,10 +245,12 @@ class PhrasebookDrafter:
         facts = facts if facts is not None else book.facts(language)
         seed = post.text or ""
         strategy = composition.strategy
-        if strategy == "calm_once" and complaint is None and topic in ("abuse", OTHER):
+        if strategy == "calm_once" and complaint is None and topic == "abuse":
             layout = LAYOUTS["calm_once"]
         elif strategy == "calm_once":
             layout = LAYOUTS["calm_complaint"]
+        elif strategy == "holding" and not is_question(seed):
+            layout = LAYOUTS["noted"]          # nothing was asked: say it reached the team, promise nothing
         else:
             layout = LAYOUTS[strategy]
         chosen: list[tuple[str, list[str], Optional[int]]] = []

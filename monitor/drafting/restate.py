@@ -55,7 +55,7 @@ _VERDICT_ANYWHERE = re.compile(r"(?<!\w)(?:nie polecam|odradzam|nikomu nie polec
                                r"не советую|не рекомендую|не покупайте)", re.I)
 _WEAK = re.compile(r"nie|не|нет|not|no")          # a bare negation is weak evidence of a problem
 # Swearing the safety lexicon may not list: a clause with it is never said back.
-_PROFANITY = re.compile(r"(?<!\w)(?:хер|хрен|бля|ху[йеёяю]|пизд|[её]б|сук[аи]|fuck|shit|ass\b|damn|crap|bitch|kurw|pierd|"
+_PROFANITY = re.compile(r"(?<!\w)(?:фигн|хрен|херн|дерьм|говн|лаж[аеу]|отстой|cunt|twat|dick|asshole|wanker|bastard|piss|хер|хрен|бля|ху[йеёяю]|пизд|[её]б|сук[аи]|fuck|shit|ass\b|damn|crap|bitch|kurw|pierd|"
                         r"jeb|chuj|dupa|gówn)", re.I)
 _SARCASM_OR_HYPOTHETICAL = re.compile(r"(?<!\w)(?:thanks?|thank you|thx|dzięk\w*|спасибо|спс|gdyby|if|если бы|"
                                       r"didn'?t think so|great|awesome|super)(?!\w)", re.I)
@@ -66,7 +66,7 @@ _NEGATIVE_WORDS = {
 }
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?…;:])\s+|(?<=[а-яёa-z][.!?])(?=[А-ЯЁA-Zа-яё])|\n+|\s+[–—-]\s+|[!?]+|\.{2,}|(?:,\s*|\s+)(?=(?:but|ale|lecz|jednak|natomiast|но|а|однако|хотя)\s)",
                            re.I)
-_NOISE = re.compile(r"(?:https?://|www\.)\S+|(?<!\w)[@＠][\w.]+|(?<!\w)RT\b|&amp;|&gt;|&lt;|[_�]+|[\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F\u200d]+")
+_NOISE = re.compile(r"(?<!\w)[:;=]-?[()DPp\[\]]+|\){2,}|\({2,}|(?:https?://|www\.)\S+|(?<!\w)[@＠][\w.]+|(?<!\w)RT\b|&amp;|&gt;|&lt;|[_�]+|[\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F\u200d]+")
 _LEADING = re.compile(r"^(?:[,.;:!?'\"“”„«»()\[\]*/\\-]|\s)+|(?:[,;:'\"“”„«»()\[\]*/\\-]|\s)+$")
 _DATA = re.compile(r"\d[\d\s-]{4,}\d|\d{3,}|\d+\s*(?:руб|р\.|zł|pln|usd|eur|\$|€|£|k\b|к\b|тыс)|[$€£]\s*\d|[\w.+-]+@[\w-]+\.[\w.]+|\b(?:ul\.|ulica|улица|ул\.|д\.\s*\d)|[A-ZА-ЯЁŁŚŻ][\w-]+\s+\d{1,3}\b")
 _QUESTION_START = re.compile(r"^(?:why|how|when|where|what|who|is|are|do|does|can|could|will|would|czy|dlaczego|jak|kiedy|gdzie|"
@@ -122,19 +122,26 @@ def _pattern(table: str, language: str) -> re.Pattern:
 _LEAD_IN = re.compile(
     r"^(?:(?:and|but|so|also|plus|then|hey|hi|dear|ok|okay|well|lol|omg|seriously|ale|lecz|jednak|natomiast|"
     r"tylko|że|niestety|ponadto|dodatkowo|poza tym|w związku z (?:tym|powyższym)|no i|но|а|и|однако|хотя|также|"
-    r"кроме того|к тому же|ребят|ребята|друзья|люди|народ|блин|ну)\b[,!]?\s*)+", re.I)
+    r"кроме того|к тому же|кстати|короче|ребят|ребята|друзья|люди|народ|блин|ну)\b[,!]?\s*)+", re.I)
+
+
+# A quoted post of somebody else (often the brand's own reply): "“@Shop: We apologise ...” no, you don't".
+_QUOTED_POST = re.compile(r"(?:^|[\"“«„�]+)[\s\W]*@\w+:.*?(?:[\"”»]|�{2,}|$)|(?<!\w)RT @\w+:.*$", re.S)
+_TRAILING_TAGS = re.compile(r"(?:\s*#\w+)+\s*$")
 
 
 def clauses(text: str, language: str = "en") -> list[tuple[str, bool]]:
     """Sentences and clauses of a post, cleaned; a long one is also offered in its comma parts."""
     out = []
     text = re.sub(r"\^\w+", " ", text or "")          # "^JP": a support agent's initials
+    text = _QUOTED_POST.sub(" ", text)
+    text = "\n".join(_TRAILING_TAGS.sub("", line) for line in re.split(r"(?<=[.!?])\s+|\n", text))
     for piece in _CLAUSE_SPLIT.split(text):
         if not piece:
             continue
         parts = [piece]
         if len(piece.split()) > MAX_WORDS:
-            parts += [p for p in re.split(r",\s+|\s+\((?=\w)|\)\s*|\s+(?:and|but|because|bc|so|since|i|a|ale|bo|и|а|но|потому что)\s+",
+            parts += [p for p in re.split(r",\s+|\s+\((?=\w)|\)\s*|\s+(?:and|but|because|bc|so|since|ale|bo|но|потому что)\s+",
                                           piece) if len(p.split()) >= 3]
         for number, part in enumerate(parts):
             clean = _LEADING.sub("", _LEAD_IN.sub("", _strip(part, language)).strip()).strip()
@@ -151,7 +158,7 @@ def key_complaint(text: str, language: Optional[str], unsafe: Optional[re.Patter
     best: Optional[KeyComplaint] = None
     for position, (clause, is_part) in enumerate(clauses(text, language)):
         words = clause.split()
-        if HANDLE_MARK in clause:
+        if HANDLE_MARK in clause or re.search(r"[\"“”«»„]", clause) or re.match(r"(?:то|then)\s", clause, re.I):
             continue
         if not (MIN_WORDS <= len(words) <= MAX_WORDS):
             continue
@@ -159,7 +166,7 @@ def key_complaint(text: str, language: Optional[str], unsafe: Optional[re.Patter
             continue
         found = _pattern("problem", language).findall(clause)
         problems = sum(0.25 if _WEAK.fullmatch(word.strip().lower()) else 1.0 for word in found)
-        if not problems:
+        if problems < 1:                 # a bare "not" is no problem statement
             continue
         verdict = bool(_pattern("verdict", language).search(clause)) or bool(_VERDICT_ANYWHERE.search(clause))
         score = 2.0 * min(problems, 3) + 0.5 * len(_pattern("negative", language).findall(clause))
@@ -302,6 +309,6 @@ def restatement(complaint: KeyComplaint, templates: dict[str, list[str]], seed: 
         said = clause
     if said and templates.get("said"):
         return pick(templates["said"], seed, "restate").replace("{problem}", _lower_first(said))
-    if templates.get("quoted"):
+    if templates.get("quoted") and len(clause.split()) >= 4:
         return pick(templates["quoted"], seed, "restate").replace("{quote}", clause)
     return ""

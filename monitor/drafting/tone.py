@@ -22,7 +22,7 @@ _SARCASM = re.compile(
     r"спасибо(?: огромное| большое)?(?: вам| тебе)?,? (?:за|что)|спс\b|на шаг впереди|как(?:ой|ая|ое) (?:же )?(?:забавн|чудесн|прекрасн)\w*|"
     r"браво|молодцы)", re.I)
 _PROFANITY = re.compile(
-    r"(?<!\w)(?:fuck\w*|shit\w*|bullshit|crap\w*|suck(?:s|ed)?|ass\b|bitch\w*|damn|wtf|"
+    r"(?<!\w)(?:fuck\w*|shit\w*|bullshit|cunt\w*|twat\w*|dick\w*|asshole\w*|wanker\w*|bastard\w*|pissed|piss off|crap\w*|suck(?:s|ed)?|ass\b|bitch\w*|damn|wtf|"
     r"kurw\w*|pierdol\w*|spierd\w*|jeb\w*|chuj\w*|gówn\w*|debil\w*|idiot\w*|"
     r"бля\w*|ху[йеёяю]\w*|пизд\w*|[её]б\w*|сук[аи]\b|хер\w*|хрен\w*|охренел\w*|уеб\w*|уёб\w*|задолбал\w*|заебал\w*|"
     r"туп(?:ой|ая|ые|ого)|урод\w*|упыр\w*|сдохни)", re.I)
