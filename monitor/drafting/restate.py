@@ -51,11 +51,12 @@ _VERDICT = {
           r"jestem (bardzo )?(niezadowolon|rozczarowan)|nie jestem zadowolon)",
     "ru": r"^(?:ужас|кошмар|позор|отстой|жесть|надоел|достал|бесит)",
 }
-_VERDICT_ANYWHERE = re.compile(r"(?<!\w)(?:nie polecam|odradzam|nikomu nie polecam|never again|do not buy|don'?t buy|"
+_VERDICT_ANYWHERE = re.compile(r"(?<!\w)(?:nie polecam|odradzam|nikomu nie polecam|nie kupię|never again|do not buy|don'?t buy|"
+                               r"won'?t buy|не куплю|"
                                r"не советую|не рекомендую|не покупайте)", re.I)
 _WEAK = re.compile(r"nie|не|нет|not|no")          # a bare negation is weak evidence of a problem
 # Swearing the safety lexicon may not list: a clause with it is never said back.
-_PROFANITY = re.compile(r"(?<!\w)(?:фигн|хрен|херн|дерьм|говн|лаж[аеу]|отстой|cunt|twat|dick|asshole|wanker|bastard|piss|хер|хрен|бля|ху[йеёяю]|пизд|[её]б|сук[аи]|fuck|shit|ass\b|damn|crap|bitch|kurw|pierd|"
+_PROFANITY = re.compile(r"(?<!\w)(?:szit|syf|фигн|хрен|херн|дерьм|говн|лаж[аеу]|отстой|cunt|twat|dick|asshole|wanker|bastard|piss|хер|хрен|бля|ху[йеёяю]|пизд|[её]б|сук[аи]|fuck|shit|ass\b|damn|crap|bitch|kurw|pierd|"
                         r"jeb|chuj|dupa|gówn)", re.I)
 _SARCASM_OR_HYPOTHETICAL = re.compile(r"(?<!\w)(?:thanks?|thank you|thx|dzięk\w*|спасибо|спс|gdyby|if|если бы|"
                                       r"didn'?t think so|great|awesome|super)(?!\w)", re.I)
@@ -66,7 +67,7 @@ _NEGATIVE_WORDS = {
 }
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?…;:])\s+|(?<=[а-яёa-z][.!?])(?=[А-ЯЁA-Zа-яё])|\n+|\s+[–—-]\s+|[!?]+|\.{2,}|(?:,\s*|\s+)(?=(?:but|ale|lecz|jednak|natomiast|но|а|однако|хотя)\s)",
                            re.I)
-_NOISE = re.compile(r"(?<!\w)[:;=]-?[()DPp\[\]]+|\){2,}|\({2,}|(?:https?://|www\.)\S+|(?<!\w)[@＠][\w.]+|(?<!\w)RT\b|&amp;|&gt;|&lt;|[_�]+|[\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F\u200d]+")
+_NOISE = re.compile(r"[:;=]-?[()\[\]]+|(?<!\w)[:;=]-?[DPp](?!\w)|\){2,}|\({2,}|(?:https?://|www\.)\S+|(?<!\w)[@＠][\w.]+|(?<!\w)RT\b|&amp;|&gt;|&lt;|[_�]+|[\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F\u200d]+")
 _LEADING = re.compile(r"^(?:[,.;:!?'\"“”„«»()\[\]*/\\-]|\s)+|(?:[,;:'\"“”„«»()\[\]*/\\-]|\s)+$")
 _DATA = re.compile(r"\d[\d\s-]{4,}\d|\d{3,}|\d+\s*(?:руб|р\.|zł|pln|usd|eur|\$|€|£|k\b|к\b|тыс)|[$€£]\s*\d|[\w.+-]+@[\w-]+\.[\w.]+|\b(?:ul\.|ulica|улица|ул\.|д\.\s*\d)|[A-ZА-ЯЁŁŚŻ][\w-]+\s+\d{1,3}\b")
 _QUESTION_START = re.compile(r"^(?:why|how|when|where|what|who|is|are|do|does|can|could|will|would|czy|dlaczego|jak|kiedy|gdzie|"
