@@ -353,15 +353,19 @@ def create_app(monitor: Any) -> FastAPI:
             "position": position, "platforms": sorted({s.platform for s in settings.sources}),
             "needing_a_person": sum(monitor.outbox_counts().get(state, 0) for state in NEEDS_A_PERSON),
             "needing_a_person_url": OutboxView(NEEDS_A_PERSON).url(),
+            "saved_replies": monitor.saved_replies(language=detail.post.get("language")) if detail else [],
         }
         return page(request, "queue.html", context, status_code=status_code)
 
     @app.get("/queue")
-    def queue_screen(request: Request, post: Optional[str] = None,
+    def queue_screen(request: Request, post: Optional[str] = None, saved: Optional[str] = None,
                      user: WebUser = Depends(current_user)) -> HTMLResponse:
-        view = QueueView.parse(dict(request.query_params))
+        view = QueueView.parse({k: v for k, v in request.query_params.items() if k != "saved"})
         post_id = int(post) if post and post.isdigit() else None
-        return queue_page(request, user, view, post_id, claim=True)
+        reply_text = None
+        if saved and post_id is not None:   # a saved reply fills the editor; approving it is an ordinary approval
+            reply_text = next((r["text"] for r in monitor.saved_replies() if r["name"] == saved), None)
+        return queue_page(request, user, view, post_id, claim=True, reply_text=reply_text)
 
     def next_url(view: QueueView, post_id: int) -> str:
         """Where to go after deciding `post_id`: the item after it in the same list (or before it)."""
