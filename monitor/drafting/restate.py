@@ -26,14 +26,14 @@ from functools import lru_cache
 from typing import Optional
 
 MIN_WORDS = 3
-MAX_WORDS = 14          # a restated clause longer than this reads as a copy of the post
+MAX_WORDS = 16          # a restated clause longer than this reads as a copy of the post
 
 # Word beginnings that name a problem (the object of the complaint and what is wrong with it).
 _PROBLEM = {
     "en": r"broke|broken|break|stopped|stop working|not working|doesn'?t work|don'?t work|won'?t|can'?t|cannot|couldn'?t|"
           r"never|still|no one|nobody|nothing|lost|missing|late|delay|cancel|charged|charging me|overcharg|fee|refund|"
           r"wait|hold|hung up|hang up|dies|dying|died|drain|crash|freez|slow|stuck|error|fail|wrong|damag|crack|"
-          r"scratch|bend|bent|rude|useless|no help|without|isn'?t|wasn'?t|didn'?t|hasn'?t|haven'?t|not\b|no\b|keeps?",
+          r"scratch|bends?|bent|rude|useless|no help|without|isn'?t|wasn'?t|didn'?t|hasn'?t|haven'?t|not\b|no\b|keeps?",
     "pl": r"nie\b|brak|zepsu|pęk|pękn|popęka|uszkodz|zniszcz|odkle|odstaj|odpad|rozpad|rozlaz|wad|usterk|"
           r"za (mał|duż|krót|dług|wąsk|cienk|słab|głośn)|gorsz|słab|kiepsk|fataln|tragiczn|beznadziejn|"
           r"przestał|przestaje|zacina|zawiesza|rozładow|grzeje|nagrzewa|śmierdzi|hałasuje|trzeszcz|"
@@ -59,7 +59,7 @@ _WEAK = re.compile(r"nie|не|нет|not|no")          # a bare negation is weak
 _PROFANITY = re.compile(r"(?<!\w)(?:szit|syf|фигн|хрен|херн|дерьм|говн|лаж[аеу]|отстой|cunt|twat|dick|asshole|wanker|bastard|piss|хер|хрен|бля|ху[йеёяю]|пизд|[её]б|сук[аи]|fuck|shit|ass\b|damn|crap|bitch|kurw|pierd|"
                         r"jeb|chuj|dupa|gówn)", re.I)
 _SARCASM_OR_HYPOTHETICAL = re.compile(r"(?<!\w)(?:thanks?|thank you|thx|dzięk\w*|спасибо|спс|gdyby|if|если бы|"
-                                      r"didn'?t think so|great|awesome|super)(?!\w)", re.I)
+                                      r"didn'?t think so)(?!\w)", re.I)
 _NEGATIVE_WORDS = {
     "en": r"worst|bad|terrible|awful|horrible|annoying|frustrat|disappoint|useless|ridiculous|joke|sucks?|crap|hate|angry|poor",
     "pl": r"źle|zły|zła|złe|fatal|tragicz|beznadziej|kiepsk|słab|rozczarow|niezadowol|kpina|bubel|badziew|tandet|żenad|lipa",
@@ -101,6 +101,9 @@ class KeyComplaint:
 _MID_HANDLE = re.compile(r"(?<=\w)([ ,]+)[@＠][\w.]+(?=[ ,]+\w)")
 _EN_US = re.compile(r"\x00(?=\s+(?:to|for|and|or|is|was|are|has|have|will|would|should|never|still|just|can|could|did|does)\b|\s*[,.!?]|$)")
 HANDLE_MARK = "\x00"
+_HANDLE_AFTER_POSSESSIVE = re.compile(r"\b(my|your|our|the|his|her|their|a|an|mój|moja|мой|моя|мои|ваш|ваша)\s+[@＠][\w.]+", re.I)
+_HANDLE_BEFORE_SUBJECT = re.compile(r"\s+[@＠][\w.]+[,:]?\s+(?=(?:my|i|i'm|im|the|this|these|your|ur|we|it|mój|moja|moje|я|у меня|мой|моя)\b)",
+                                    re.I)
 
 
 def _strip(text: str, language: str = "en") -> str:
@@ -136,6 +139,9 @@ def clauses(text: str, language: str = "en") -> list[tuple[str, bool]]:
     out = []
     text = re.sub(r"\^\w+", " ", text or "")          # "^JP": a support agent's initials
     text = _QUOTED_POST.sub(" ", text)
+    text = re.sub(r"^(?:[\s.]*[@＠][\w.]+)+", " ", text)             # the handles a reply starts with
+    text = _HANDLE_AFTER_POSSESSIVE.sub(r"\1", text)                 # "your @apple iPhone": just "your iPhone"
+    text = _HANDLE_BEFORE_SUBJECT.sub(".\n", text)                   # "fuck you @apple my phone died": two clauses
     text = "\n".join(_TRAILING_TAGS.sub("", line) for line in re.split(r"(?<=[.!?])\s+|\n", text))
     for piece in _CLAUSE_SPLIT.split(text):
         if not piece:

@@ -572,7 +572,7 @@ class PublicSafetyChecker:
         draft_words = _WORD.findall(lower)[:3000]
         post_words = _WORD.findall(post_lower)[:5000]
         steering = bool(self.lexicon.injection and self.lexicon.injection.search(post_lower))
-        size = 4 if steering else 15      # a restated clause (at most 14 words) is how a reply confirms the problem
+        size = 4 if steering else 17      # a restated clause (at most 16 words) is how a reply confirms the problem
         overlap = _ngrams(draft_words, size) & _ngrams(post_words, size)
         if not overlap:
             return []
