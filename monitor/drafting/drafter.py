@@ -30,7 +30,7 @@ from monitor.drafting.config import DraftingSettings, ShopSettings
 from monitor.drafting.language import detect
 from monitor.drafting.phrasebook import Phrasebook, pick
 from monitor.drafting.restate import KeyComplaint, key_complaint, restatement
-from monitor.drafting.safety import PublicSafetyChecker
+from monitor.drafting.safety import PublicSafetyChecker, blocking
 from monitor.drafting.tone import angry_cue, is_question
 from monitor.drafting.topics import ALL_TOPICS, ESCALATE_TOPICS, OTHER, TopicClassifier, TopicGuess
 
@@ -264,6 +264,9 @@ class PhrasebookDrafter:
                 templates = {"said": book.options(language, voice, "shared", "restate_said"),
                              "quoted": book.options(language, voice, "shared", "restate_quoted")}
                 said = restatement(complaint, templates, seed)
+                if said and blocking(self.checker.check(book.render(said, facts), SafetyContext(post_text=seed))):
+                    composition.notes.append("The customer's words were not said back: the check objects to them.")
+                    said = ""
                 # the customer's words first; the topic's own lines are the shorter fallback for tight limits
                 options = ([said] if said else []) + book.options(language, voice, topic, slot)
             elif slot == "fact" and topic == OTHER:

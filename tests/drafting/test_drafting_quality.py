@@ -139,3 +139,10 @@ def test_news_gets_no_reply_suggested(drafter, analysis_for):
     [draft] = drafter.draft([post], [analysis_for("en", True)])
     assert draft.strategy == "monitor" and draft.text == ""
     assert any("Not for us" in note for note in draft.notes)
+
+
+def test_words_the_check_objects_to_are_never_said_back(drafter, analysis_for):
+    post = PostView(text="Nothing going [NAME] way tonight, lets just blame it on sickness and move on", language="en")
+    [draft] = drafter.draft([post], [analysis_for("en", True)])
+    assert "[NAME]" not in draft.text and "blame" not in draft.text
+    assert not blocking(draft.findings)
