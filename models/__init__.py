@@ -8,11 +8,13 @@ from models.tables import (
     Assessment,
     Decision,
     Draft,
+    DraftEdit,
     FlagLabel,
     LoginThrottle,
     OutboxReply,
     Post,
     QuarantinedItem,
+    SavedReply,
     Source,
     SourceStream,
     User,
@@ -23,7 +25,7 @@ from models.tables import (
 from models.enums import DecisionAction, OutboxState, PostKind, PostStatus, QuarantineState, Role
 
 __all__ = [
-    "AuditEvent", "Assessment", "Decision", "Draft", "FlagLabel", "LoginThrottle", "OutboxReply", "Post", "QuarantinedItem", "Source",
+    "AuditEvent", "Assessment", "Decision", "Draft", "DraftEdit", "FlagLabel", "LoginThrottle", "OutboxReply", "Post", "QuarantinedItem", "SavedReply", "Source",
     "SourceStream", "User", "WebSession",
     "utcnow", "as_utc", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "QuarantineState", "Role",
 ]

@@ -18,6 +18,7 @@ class PostStatus(StrEnum):
     rejected = "rejected"      # a person decided not to answer with this draft
     escalated = "escalated"    # handed to legal or another team; no public reply from the queue
     erased = "erased"          # erased on request or by retention (monitor/privacy.py); out of every queue
+    own = "own"                # posted by the shop's own account ([shop] handles): never queued, never answered
 
 
 class DecisionAction(StrEnum):

@@ -298,3 +298,37 @@ class FlagLabel(SQLModel, table=True):
     actor: str
     note: Optional[str] = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class DraftEdit(SQLModel, table=True):
+    """An approved reply that a person changed: the draft, the final text and the difference.
+
+    The drafts learn from these (`monitor drafts learn`): a sentence approvers write again and
+    again for a topic is proposed as a phrasebook variant, for a person to accept."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decision.id", unique=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    draft_id: Optional[int] = Field(default=None, foreign_key="draft.id")
+    language: Optional[str] = Field(default=None, index=True)
+    topic: str = Field(default="", index=True)
+    strategy: str = ""
+    draft_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    final_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    diff: str = Field(default="", sa_column=Column(Text, nullable=False))   # unified diff, one sentence a line
+    removed: list[str] = Field(default_factory=list, sa_column=Column(JSON))  # draft sentences the person dropped
+    added: list[str] = Field(default_factory=list, sa_column=Column(JSON))    # sentences the person wrote
+    actor: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SavedReply(SQLModel, table=True):
+    """A reply an approver can pick instead of the draft (`monitor approve ID --saved NAME`)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: Optional[str] = None
+    topic: str = ""
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow)

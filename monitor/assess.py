@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from dataclasses import replace
+from typing import Optional
+
 from models import Assessment, Post
+from models.enums import PostStatus
+from monitor.analysis.audience import AudienceRules, audience_flag
 from monitor.analysis.base import Analyser, PostView
 
 
@@ -33,11 +38,20 @@ def claim_posts_needing_assessment(session: Session, limit: int) -> list[Post]:
                              .order_by(col(Post.id)).limit(limit).with_for_update(skip_locked=True)))
 
 
-def assess_batch(session: Session, analyser: Analyser, posts: list[Post]) -> list[Assessment]:
-    """Assess `posts` in the caller's transaction; updates each post's language/severity/flag."""
+def assess_batch(session: Session, analyser: Analyser, posts: list[Post],
+                 audience: Optional[AudienceRules] = None) -> list[Assessment]:
+    """Assess `posts` in the caller's transaction; updates each post's language/severity/flag.
+
+    With `audience` rules, a post that is not for us carries a `not_for_us` flag (the drafter
+    suggests no reply) and is never flagged; the shop's own posts leave the queue."""
     analyses = analyser.assess([post_view(post) for post in posts])
     assessments = []
     for post, analysis in zip(posts, analyses, strict=True):
+        kind = audience.classify(post.text, post.author_handle) if audience else None
+        if kind is not None and not kind.for_us:
+            analysis = replace(analysis, flags=(*analysis.flags, audience_flag(kind)), flagged=False)
+            if kind.kind == "own" and post.status == PostStatus.open:
+                post.status = PostStatus.own
         assessment = Assessment(post_id=post.id, model_version=analysis.model_version, language=analysis.language,
                                 sentiment=analysis.sentiment, scores=dict(analysis.scores),
                                 flags=[flag.as_dict() for flag in analysis.flags],

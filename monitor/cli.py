@@ -269,12 +269,19 @@ def approve(post_id: int,
             draft: Optional[int] = typer.Option(None, "--draft", help="The draft you read (its id is shown by `monitor show`)."),
             text: Optional[str] = typer.Option(None, "--text", help="Approve this text instead of the draft."),
             edit: bool = typer.Option(False, "--edit", help="Edit the draft in $EDITOR first."),
+            saved: Optional[str] = typer.Option(None, "--saved", help="Approve a saved reply (see `monitor saved list`)."),
             override: Optional[str] = typer.Option(None, "--override", help="Approve despite safety findings; the reason is audited.")) -> None:
-    """Approve a draft you read, or your own text. Only approved text is ever posted, exactly so."""
-    if sum((text is not None, edit, draft is not None)) > 1:
-        errors.print("[red]error:[/red] use one of --draft, --text or --edit")
+    """Approve a draft you read, your own text, or a saved reply. Only approved text is ever posted,
+    exactly so; an edited draft is kept against the original so the drafts can learn from it."""
+    if sum((text is not None, edit, draft is not None, saved is not None)) > 1:
+        errors.print("[red]error:[/red] use one of --draft, --text, --edit or --saved")
         raise typer.Exit(2)
     with service() as monitor:
+        if saved is not None:
+            decision = monitor.approve_saved(post_id, actor(monitor), saved, override_reason=override)
+            console.print(f"approved post {post_id} with saved reply {saved!r} (decision {decision.id}):\n"
+                          f"{escape(decision.final_text or '')}")
+            return
         if edit:
             current = monitor.show(post_id).draft
             text = edit_in_editor(current["text"] if current else "")
@@ -540,6 +547,42 @@ def stats(days: int = typer.Option(30, "--days", min=0, max=3660,
             table.add_row(channel, str(row["posts"]), str(row["answered"]), str(row["answer_minutes_p50"] or "-"),
                           str(row["answer_minutes_p90"] or "-"), str(row["sla_breaches"]))
         console.print(table)
+
+
+saved_app = typer.Typer(help="Saved replies an approver can pick instead of the draft.", no_args_is_help=True)
+app.add_typer(saved_app, name="saved")
+
+
+@saved_app.command("list")
+def saved_list(lang: Optional[str] = typer.Option(None, "--lang"), topic: Optional[str] = typer.Option(None, "--topic"),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """Saved replies (for a language or topic: those plus the ones for any)."""
+    with service() as monitor:
+        replies = monitor.saved_replies(language=lang, topic=topic)
+    if as_json:
+        emit_json(replies)
+        return
+    if not replies:
+        console.print("no saved replies yet: `monitor saved add NAME --text ...`")
+    for reply in replies:
+        scope = ", ".join(x for x in (reply["language"], reply["topic"]) if x) or "any"
+        console.print(f"[bold]{escape(reply['name'])}[/bold] ({escape(scope)}): {escape(reply['text'])}")
+
+
+@saved_app.command("add")
+def saved_add(name: str, text: str = typer.Option(..., "--text"), lang: Optional[str] = typer.Option(None, "--lang"),
+              topic: str = typer.Option("", "--topic")) -> None:
+    """Save (or replace) a reply under NAME."""
+    with service() as monitor:
+        reply = monitor.save_reply(actor(monitor), name, text, language=lang, topic=topic)
+    console.print(f"saved reply {reply['name']!r}")
+
+
+@saved_app.command("delete")
+def saved_delete(name: str) -> None:
+    with service() as monitor:
+        monitor.delete_saved(actor(monitor), name)
+    console.print(f"deleted saved reply {name!r}")
 
 
 def _mount_features() -> None:

@@ -140,6 +140,10 @@ def approve(session: Session, post_id: int, actor: Actor, checker: SafetyChecker
         session.flush()
     except IntegrityError:
         raise Conflict(f"post {post_id} already has an approved reply") from None
+    if edited:
+        from monitor.learning import record_edit
+
+        record_edit(session, decision, draft)     # kept against its draft: the drafts learn from it
     audit.record(session, actor.name, "decision.approve", post_id, decision_id=decision.id, edited=edited,
                  text=final, findings=[f["code"] for f in findings], override_reason=decision.override_reason,
                  **({"four_eyes": {"author": author, "findings": [f["code"] for f in guarded]}} if guarded else {}))

@@ -88,6 +88,11 @@ class Monitor:
         return build_analyser(self.settings)
 
     @cached_property
+    def audience(self):
+        from monitor.analysis.audience import AudienceRules
+        return AudienceRules.from_shop(self.settings.shop)
+
+    @cached_property
     def drafter(self):
         from monitor.drafting import build_drafter
         return build_drafter(self.settings)
@@ -157,7 +162,7 @@ class Monitor:
                 posts = assess.claim_posts_needing_assessment(session, batch)
                 if not posts:
                     break
-                assessments = assess.assess_batch(session, self.analyser, posts)
+                assessments = assess.assess_batch(session, self.analyser, posts, self.audience)
                 report.assessed += len(posts)
                 report.flagged += sum(1 for a in assessments if a.flagged)
                 pairs = [(p, a) for p, a in zip(posts, assessments) if p.status == PostStatus.open]
@@ -219,6 +224,65 @@ class Monitor:
                                                                      self.safety, self.safety_context(post))
             refused.args = (refused.describe(),)
             raise
+
+    # ---- learning from approvers (monitor.learning) -------------------------------------------
+    def approve_saved(self, post_id: int, actor: Actor, name: str,
+                      override_reason: Optional[str] = None) -> decisions.Decision:
+        """Approve a saved reply for a post: the same checks as any text the person wrote."""
+        from monitor import learning
+        with self.db.session() as session:
+            text = learning.saved_reply(session, name).text
+        return self.approve(post_id, actor, text=text, override_reason=override_reason)
+
+    def saved_replies(self, language: Optional[str] = None, topic: Optional[str] = None) -> list[dict[str, Any]]:
+        from monitor import learning
+        with self.db.session() as session:
+            return [r.model_dump(mode="json") for r in learning.saved_replies(session, language=language, topic=topic)]
+
+    def save_reply(self, actor: Actor, name: str, text: str, language: Optional[str] = None,
+                   topic: str = "") -> dict[str, Any]:
+        from monitor import learning
+        actor.require(Role.approver, Role.admin)
+        with self.db.session() as session:
+            return learning.save_reply(session, name, text, language=language, topic=topic,
+                                       actor=actor.name).model_dump(mode="json")
+
+    def delete_saved(self, actor: Actor, name: str) -> None:
+        from monitor import learning
+        actor.require(Role.approver, Role.admin)
+        with self.db.session() as session:
+            learning.delete_saved(session, name)
+
+    def phrase_proposals(self, min_repeats: int = 2) -> list[dict[str, Any]]:
+        from monitor import learning
+        with self.db.session() as session:
+            return [p.as_dict() for p in learning.propose(session, min_repeats=min_repeats,
+                                                           phrase_slots=self._phrase_slots)]
+
+    def accept_proposal(self, actor: Actor, proposal_id: str, slot: Optional[str] = None,
+                        min_repeats: int = 2) -> str:
+        from monitor import learning
+        actor.require(Role.admin, Role.approver)
+        with self.db.session() as session:
+            path = learning.accept(session, proposal_id, self.settings.drafting.phrases_dir,
+                                   voice=self.settings.drafting.address, min_repeats=min_repeats,
+                                   phrase_slots=self._phrase_slots, slot=slot)
+        return str(path)
+
+    def _phrase_slots(self, language: str, topic: str) -> dict[str, str]:
+        """{rendered phrasebook sentence: slot} for a language and topic (where an edit replaced it)."""
+        drafter = getattr(self.drafter, "phrasebook", None) or getattr(getattr(self.drafter, "fallback", None),
+                                                                         "phrasebook", None)
+        if drafter is None or not drafter.has_language(language):
+            return {}
+        facts = drafter.facts(language)
+        out: dict[str, str] = {}
+        for voice in ("formal", "informal"):
+            for section in (topic, "shared"):
+                for slot, variants in ((drafter.tables[language].get(voice) or {}).get(section) or {}).items():
+                    for variant in variants:
+                        out.setdefault(drafter.render(variant, facts), slot)
+        return out
 
     def reject(self, post_id: int, actor: Actor, reason: str) -> decisions.Decision:
         with self.db.session() as session:

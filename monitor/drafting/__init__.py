@@ -44,7 +44,8 @@ def build_drafter(settings: "Settings") -> Drafter:
     except PhrasebookError as exc:
         raise SettingsError("[drafting] phrases_dir", str(exc)) from None
     checker = PublicSafetyChecker(settings.shop)
-    phrasebook_drafter = PhrasebookDrafter(settings.shop, drafting, phrasebook, checker, _shared_classifier())
+    phrasebook_drafter = PhrasebookDrafter(settings.shop, drafting, phrasebook, checker, _shared_classifier(),
+                                           timezone=settings.app.timezone)
     if drafting.backend == "transformers":
         from pathlib import Path
 

@@ -55,6 +55,14 @@ class ReturnPolicy(BaseModel):
     complaint_days: int = Field(default=14, ge=1, le=14)    # a complaint (reklamacja) is decided within
 
 
+class MoneyBack(BaseModel):
+    """When money comes back outside a return (the drafts for cancellations and wrong charges state it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cancelled_days: int = Field(default=5, ge=1, le=14)     # a cancelled order's payment is back within
+    wrong_charge_days: int = Field(default=5, ge=1, le=14)  # a double or too-high charge, once confirmed
+
+
 class BusinessHours(BaseModel):
     model_config = ConfigDict(extra="forbid")
     days: Weekdays = "mon-fri"
@@ -80,9 +88,13 @@ class ShopSettings(BaseModel):
     delivery: DeliveryPolicy = DeliveryPolicy()
     returns: ReturnPolicy = ReturnPolicy()
     hours: BusinessHours = BusinessHours()
+    money_back: MoneyBack = MoneyBack()
     payment_methods: list[PaymentMethod] = Field(
         default_factory=lambda: ["card", "blik", "transfer", "cash_on_delivery"])
-    answer_within_hours: int = Field(default=24, ge=1, le=72)  # what a holding reply promises
+    answer_within_hours: int = Field(default=24, ge=1, le=72)  # the longest a holding reply may promise
+    handles: list[str] = Field(default_factory=list)      # the shop's own accounts: their posts never enter the queue
+    names: list[str] = Field(default_factory=list)        # other names the shop is mentioned by (besides `name`)
+    competitors: list[str] = Field(default_factory=list)  # names/handles: a post about them alone is monitored, not answered
     goodwill: GoodwillPolicy = GoodwillPolicy()
 
     @field_validator("allowed_domains")

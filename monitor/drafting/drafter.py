@@ -5,25 +5,37 @@ Strategies follow the reply guidelines:
   answer        a question the knowledge base answers (delivery times, returns, payment, login)
   holding       the answer needs checking: received, what is checked, when the answer comes
   thanks        praise
-  calm_once     abuse: one calm sentence
+  calm_once     abuse, or a complaint with swearing, sarcasm or angry tags: short and calm (no thanks,
+                no exclamation), the problem restated when it can be, the next step
   do_not_reply  spam or a manipulation attempt: recommend not answering
   escalate      legal threat or evident fraud: the legal contact takes over; neutral acknowledgement only
+  monitor       not for us (news, a repost, a competitor): no reply suggested
+
+A topic's facts and goodwill appear only when the topic is confident (it wins by a margin and a
+keyword cue agrees); otherwise the draft is specific through the customer's own problem,
+restated, and honest about nothing else. Answer times come from the clock and `[shop.hours]`.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from datetime import datetime, timezone as dt_timezone
+from typing import Callable, Optional, Sequence
 
+from monitor.analysis.audience import AudienceRules, from_flags
 from monitor.analysis.base import Analysis, PostView
 from monitor.drafting.base import DraftSuggestion, SafetyContext
+from monitor.drafting.clock import answer_time
 from monitor.drafting.config import DraftingSettings, ShopSettings
 from monitor.drafting.language import detect
 from monitor.drafting.phrasebook import Phrasebook, pick
-from monitor.drafting.safety import PublicSafetyChecker
+from monitor.drafting.restate import KeyComplaint, key_complaint, restatement
+from monitor.drafting.safety import PublicSafetyChecker, blocking
+from monitor.drafting.tone import angry_cue, is_question
 from monitor.drafting.topics import ALL_TOPICS, ESCALATE_TOPICS, OTHER, TopicClassifier, TopicGuess
 
-COMPLAINT_TOPICS = ("delivery_late", "parcel_damaged", "wrong_item", "return_refund", "payment", "account_login", OTHER)
+COMPLAINT_TOPICS = ("delivery_late", "parcel_damaged", "wrong_item", "return_refund", "payment", "account_login",
+                    "product_defect", "order_cancelled", "charged_wrong", "support_unreachable", "courier_behaviour", OTHER)
 ANSWER_TOPICS = ("delivery_late", "return_refund", "payment", "account_login")
 ESCALATE_MIN_SCORE = 0.40   # topic-only escalation needs this similarity (or a legal/fraud keyword)
 ESCALATION_FLAGS = ("legal_threat", "legal", "fraud", "authority", "court")
@@ -36,12 +48,15 @@ _LINK = re.compile(r"https?://|www\.", re.I)
 LAYOUTS: dict[str, tuple[tuple[str, Optional[int]], ...]] = {
     "four_step": (("greeting", 1), ("apologise", None), ("restate", None), ("solution", None), ("fact", 2),
                   ("goodwill", 4), ("regret", None)),
+    "calm_complaint": (("calm_open", None), ("restate", None), ("solution", None)),
+    "noted": (("greeting", 1), ("noted", None)),
     "answer": (("greeting", 1), ("answer_opener", 3), ("answer", None), ("answer_closer", 2)),
     "holding": (("greeting", 1), ("holding_opener", None), ("check", None), ("holding_when", None)),
     "thanks": (("thanks", None), ("closer", 2)),
     "calm_once": (("calm", None),),
     "escalate": (("ack", None),),
     "do_not_reply": (),
+    "monitor": (),
 }
 STEP_SLOTS = ("apologise", "restate", "solution", "regret")   # the four steps of a complaint reply
 
@@ -75,12 +90,19 @@ class PhrasebookDrafter:
     backend = "phrasebook"
 
     def __init__(self, shop: ShopSettings, drafting: DraftingSettings, phrasebook: Phrasebook,
-                 checker: PublicSafetyChecker, classifier: TopicClassifier):
+                 checker: PublicSafetyChecker, classifier: TopicClassifier, *, timezone: Optional[str] = None,
+                 clock: Optional[Callable[[], datetime]] = None, audience: Optional[AudienceRules] = None):
         self.shop = shop
         self.drafting = drafting
         self.phrasebook = phrasebook
         self.checker = checker
         self.classifier = classifier
+        self.timezone = timezone
+        self.clock = clock or (lambda: datetime.now(dt_timezone.utc))
+        self.audience = audience or AudienceRules.from_shop(shop)
+        lex = checker.lexicon
+        parts = [p.pattern for p in (lex.insults, lex.sarcasm, lex.injection) if p is not None]
+        self._unsafe = re.compile("|".join(f"(?:{p})" for p in parts), re.I) if parts else None
 
     # -- the Drafter protocol
 
@@ -115,8 +137,8 @@ class PhrasebookDrafter:
             topic = analysis.topic if guess is None else guess.topic
             if self.classifier.spam_cue(post.text or ""):
                 topic = "abuse"
-            elif guess is not None and topic in ESCALATE_TOPICS and guess.score < ESCALATE_MIN_SCORE and not guess.cues:
-                topic = OTHER          # a faint resemblance to a legal threat is no reason to call the lawyers
+            elif guess is not None and not guess.confident:
+                topic = OTHER          # no margin or no cue: no topic facts, no goodwill
             out.append(self.compose(post, analysis, topic, guess))
         return out
 
@@ -124,16 +146,32 @@ class PhrasebookDrafter:
                 guess: Optional[TopicGuess] = None) -> Composition:
         language = post_language(post, analysis)
         notes: list[str] = []
-        if guess is not None:
-            notes.append(f"Topic: {topic} (similarity {guess.score:.2f}; next: {guess.runner_up}).")
+        if guess is not None and topic != OTHER:
+            notes.append(f"Topic: {topic} (similarity {guess.score:.2f}, {guess.margin:.2f} ahead of {guess.runner_up}; "
+                         f"cue: {', '.join(repr(c) for c in guess.cues[:2]) or 'none'}).")
+        elif guess is not None and guess.nearest:
+            notes.append(f"Topic unsure (nearest: {guess.nearest}, similarity {guess.score:.2f}, {guess.margin:.2f} ahead "
+                         f"of {guess.runner_up}; {'no keyword cue' if not guess.cues else 'too close to call'}): the draft "
+                         "states no topic facts and offers no gesture.")
         if not self.phrasebook.has_language(language):
             notes.append(f"No phrasings for language '{language or 'unknown'}': drafted in English; translate it "
                          "before approving.")
             draft_language = FALLBACK_LANGUAGE
         else:
             draft_language = language
+        audience = from_flags(analysis.flags if analysis else ()) or self.audience.classify(post.text or "",
+                                                                                            post.author_handle)
+        if not audience.for_us:
+            notes.append(f"Not for us: {audience.reason}. Monitor it; no reply suggested.")
+            return Composition(language=draft_language, topic=topic, strategy="monitor", notes=notes,
+                               post_language=language)
         kind, escalation = self._escalation(post, analysis, topic)
-        strategy = self._strategy(post, analysis, topic, escalation)
+        complaint = None if escalation else key_complaint(post.text or "", draft_language, self._unsafe)
+        negative = self._negative(post, analysis) or (complaint is not None and complaint.score >= 2.0)
+        angry = angry_cue(post.text or "", self.checker.lexicon, negative=negative)
+        strategy = self._strategy(post, analysis, topic, escalation, complaint, angry)
+        if topic == "praise" and strategy != "thanks":
+            topic = OTHER                      # "thanks for nothing" is not praise
         composition = Composition(language=draft_language, topic=topic, strategy=strategy, notes=notes,
                                   post_language=language)
         if escalation:
@@ -145,14 +183,19 @@ class PhrasebookDrafter:
                          "(links, instructions); answering only spreads it.")
             return composition
         if strategy == "calm_once":
-            notes.append("Abusive post: one calm sentence at most; not replying is also fine.")
+            notes.append(f"Calm reply ({angry or 'abusive post'}): short, no thanks, no exclamation; not replying "
+                         "is also fine when there is no actual problem.")
+        if complaint is not None and strategy in ("four_step", "calm_once"):
+            notes.append(f"Restates the customer's words: \"{complaint.clause}\".")
+        facts = dict(self.phrasebook.facts(draft_language))
+        facts["answer_time"] = answer_time(self.clock(), self.shop.hours, draft_language, self.timezone)
         if strategy == "holding" and topic == OTHER:
             notes.append("Topic unclear: check whether the post needs an answer at all.")
-        if strategy == "holding":
-            notes.append(f"Holding reply: the draft promises an answer {self.phrasebook.facts(draft_language)['answer_within']}"
-                         "; check the facts and answer in time.")
+        if strategy in ("holding", "four_step", "calm_once"):
+            notes.append(f"The draft promises an answer {facts['answer_time']} (from the clock and opening hours); "
+                         "answer in time.")
         phrase_topic = kind if strategy == "escalate" else topic
-        self._fill(composition, post, analysis, phrase_topic)
+        self._fill(composition, post, analysis, phrase_topic, facts, complaint)
         return composition
 
     def _escalation(self, post: PostView, analysis: Optional[Analysis],
@@ -176,32 +219,40 @@ class PhrasebookDrafter:
             return False
         return analysis.sentiment == "negative" or any(flag.code in NEGATIVE_FLAGS for flag in analysis.flags)
 
-    def _strategy(self, post: PostView, analysis: Optional[Analysis], topic: str, escalation: Optional[str]) -> str:
+    def _strategy(self, post: PostView, analysis: Optional[Analysis], topic: str, escalation: Optional[str],
+                  complaint: Optional[KeyComplaint] = None, angry: Optional[str] = None) -> str:
         if escalation:
             return "escalate"
-        negative = self._negative(post, analysis)
+        text = post.text or ""
+        negative = self._negative(post, analysis) or (complaint is not None and complaint.score >= 2.0)
         if topic == "abuse":
             injection = self.checker.lexicon.injection
-            text = post.text or ""
             if (injection and injection.search(text)) or _LINK.search(text) or self.classifier.spam_cue(text):
                 return "do_not_reply"
             return "calm_once"
-        if topic == "praise":
-            return "four_step" if negative else "thanks"     # "thanks for nothing" is not praise
-        if topic in COMPLAINT_TOPICS and negative:
-            return "four_step"
-        if topic in ANSWER_TOPICS:
+        if topic == "praise" and not negative and not angry:
+            return "thanks"
+        if negative or topic == "praise":
+            return "calm_once" if angry else "four_step"
+        if topic in ANSWER_TOPICS and is_question(text):
             return "answer"
         return "holding"
 
-    def _fill(self, composition: Composition, post: PostView, analysis: Optional[Analysis], topic: str) -> None:
+    def _fill(self, composition: Composition, post: PostView, analysis: Optional[Analysis], topic: str,
+              facts: Optional[dict] = None, complaint: Optional[KeyComplaint] = None) -> None:
         book, language = self.phrasebook, composition.language
         voice = self.drafting.address
-        if topic == "praise" and composition.strategy != "thanks":
-            topic = OTHER
-        facts = book.facts(language)
+        facts = facts if facts is not None else book.facts(language)
         seed = post.text or ""
-        layout = LAYOUTS[composition.strategy]
+        strategy = composition.strategy
+        if strategy == "calm_once" and complaint is None and topic == "abuse":
+            layout = LAYOUTS["calm_once"]
+        elif strategy == "calm_once":
+            layout = LAYOUTS["calm_complaint"]
+        elif strategy == "holding" and not is_question(seed):
+            layout = LAYOUTS["noted"]          # nothing was asked: say it reached the team, promise nothing
+        else:
+            layout = LAYOUTS[strategy]
         chosen: list[tuple[str, list[str], Optional[int]]] = []
         gesture = self._gesture(composition, analysis, seed)
         for slot, drop_rank in layout:
@@ -209,13 +260,25 @@ class PhrasebookDrafter:
                 if not gesture:
                     continue
                 options = book.options(language, voice, topic, f"goodwill_{gesture}")
+            elif slot == "restate" and complaint is not None:
+                templates = {"said": book.options(language, voice, "shared", "restate_said"),
+                             "quoted": book.options(language, voice, "shared", "restate_quoted")}
+                said = restatement(complaint, templates, seed)
+                if said and blocking(self.checker.check(book.render(said, facts), SafetyContext(post_text=seed))):
+                    composition.notes.append("The customer's words were not said back: the check objects to them.")
+                    said = ""
+                # the customer's words first; the topic's own lines are the shorter fallback for tight limits
+                options = ([said] if said else []) + book.options(language, voice, topic, slot)
+            elif slot == "fact" and topic == OTHER:
+                continue
             else:
                 options = book.options(language, voice, topic, slot)
             options = [book.render(option, facts) for option in options]
             if not options or (slot == "greeting" and post.platform == "x"):
                 continue
             chosen.append((slot, options, drop_rank))
-        parts = [(slot, pick(options, seed, slot)) for slot, options, _ in chosen]
+        parts = [(slot, options[0] if slot == "restate" and complaint is not None else pick(options, seed, slot))
+                 for slot, options, _ in chosen]
         emoji = self._emoji(composition.strategy, language, voice, seed)
         signature = self.drafting.signature.strip()
         composition.parts = self._fit(parts, chosen, emoji, signature, post, composition)

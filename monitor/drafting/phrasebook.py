@@ -52,6 +52,19 @@ def _merge(base: dict, override: Mapping) -> dict:
     return out
 
 
+def _append(base: dict, extra: Mapping) -> dict:
+    """Like `_merge`, but lists grow: a learned variant joins the shipped ones."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping):
+            out[key] = _append(out.get(key, {}) if isinstance(out.get(key), dict) else {}, value)
+        elif isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = out[key] + [v for v in value if v not in out[key]]
+        else:
+            out[key] = value
+    return out
+
+
 def _load_shipped(language: str) -> dict:
     text = resources.files("monitor.drafting").joinpath(f"data/phrases/{language}.toml").read_text("utf-8")
     return tomllib.loads(text)
@@ -70,6 +83,12 @@ def load_phrases(phrases_dir: Optional[str] = None) -> dict[str, dict]:
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise PhrasebookError(f"{path}: not a readable TOML file ({exc})") from None
             tables[path.stem] = _merge(tables.get(path.stem, {}), own)
+        for path in sorted((folder / "learned").glob("*.toml")):   # accepted from approvers' edits: added, not replacing
+            try:
+                learned = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                raise PhrasebookError(f"{path}: not a readable TOML file ({exc})") from None
+            tables[path.stem] = _append(tables.get(path.stem, {}), learned)
     for language, table in tables.items():
         _validate(language, table)
     return tables
@@ -150,6 +169,9 @@ class Phrasebook:
             "refund_within": inflect("refund_within", shop.returns.refund_days),
             "complaint_within": inflect("complaint_within", shop.returns.complaint_days),
             "answer_within": inflect("answer_within", shop.answer_within_hours),
+            "answer_time": inflect("answer_within", shop.answer_within_hours),   # the drafter sets it from the clock
+            "cancel_refund_within": inflect("cancel_refund_within", shop.money_back.cancelled_days),
+            "charge_fix_within": inflect("charge_fix_within", shop.money_back.wrong_charge_days),
             "return_cost": cost.get("free" if shop.returns.free else "paid", ""),
             "hours": hours_table.format_map(_Keep(days=weekdays, open=_clock(shop.hours.open, language),
                                                   close=_clock(shop.hours.close, language))),

@@ -22,6 +22,7 @@ from typing import Iterable, Optional
 
 from connectors._x_text import URL as _URL, weighted_length  # X's own counting, shared with the connector
 from monitor.drafting.base import Finding, SafetyContext
+from monitor.drafting.clock import ANSWER_TIME
 from monitor.drafting.config import ShopSettings
 from monitor.drafting.language import detect_confident
 
@@ -225,6 +226,7 @@ class PublicSafetyChecker:
         self._policy_numbers = {
             shop.delivery.days_min, shop.delivery.days_max, shop.delivery.dispatch_hours, policy.days,
             policy.refund_days, policy.complaint_days, shop.answer_within_hours,
+            shop.money_back.cancelled_days, shop.money_back.wrong_charge_days,
         }
         self._own_names = {word.lower() for word in _WORD.findall(shop.name)}
 
@@ -482,7 +484,7 @@ class PublicSafetyChecker:
                 limit = f"at most {goodwill.max_discount_percent}%" if "discount" in goodwill.allowed else "no discounts"
                 findings.append(Finding("promise", f"offers {value}%, but the goodwill policy allows {limit}", match.group(0)))
                 break
-        for match in _TIME_SPAN.finditer(seen):
+        for match in _TIME_SPAN.finditer(ANSWER_TIME.sub(" ", seen)):
             numbers = {int(n) for n in match.groups()[:2] if n}
             unknown = numbers - self._policy_numbers - post_numbers
             if unknown:
@@ -490,6 +492,7 @@ class PublicSafetyChecker:
                                                    "does not state; use the knowledge-base times", _short(match.group(0))))
                 break
         undated = _WEEKDAY_RANGE.sub(" ", lower)      # opening hours ("od poniedziałku do piątku") are not promises
+        undated = ANSWER_TIME.sub(" ", undated)       # when we answer, from the clock and opening hours (drafting.clock)
         for pattern, why in ((lex.dates, "a firm date or guarantee nobody has checked"),
                              (lex.month_dates, "a calendar date nobody has checked")):
             match = pattern.search(undated) if pattern else None
@@ -497,7 +500,7 @@ class PublicSafetyChecker:
                 findings.append(Finding("promise", f"{why}: {_short(match.group(0))!r}", _short(match.group(0))))
                 break
         else:
-            match = _DATE.search(seen)
+            match = _DATE.search(ANSWER_TIME.sub(" ", seen))
             if match:
                 findings.append(Finding("promise", f"a calendar date nobody has checked: {match.group(0)!r}", match.group(0)))
         if lex.full_refund and (match := lex.full_refund.search(lower)):
@@ -520,7 +523,7 @@ class PublicSafetyChecker:
         draft_words = _WORD.findall(lower)[:3000]
         post_words = _WORD.findall(post_lower)[:5000]
         steering = bool(self.lexicon.injection and self.lexicon.injection.search(post_lower))
-        size = 4 if steering else 8
+        size = 4 if steering else 17      # a restated clause (at most 16 words) is how a reply confirms the problem
         overlap = _ngrams(draft_words, size) & _ngrams(post_words, size)
         if not overlap:
             return []

@@ -19,13 +19,23 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 TOPICS = ("delivery_late", "parcel_damaged", "wrong_item", "return_refund", "payment", "product_question",
-          "availability", "account_login", "praise", "abuse", "legal_threat", "fraud")
+          "availability", "account_login", "praise", "abuse", "legal_threat", "fraud",
+          "product_defect", "order_cancelled", "charged_wrong", "support_unreachable", "courier_behaviour")
 OTHER = "other"
 ALL_TOPICS = TOPICS + (OTHER,)
 # Topics where a reply must not argue in public: the legal contact takes over.
 ESCALATE_TOPICS = ("legal_threat", "fraud")
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+# Topics customers mention on the side ("... and nobody answers", "so I'm sending it back"): when
+# one of the topics it names here also has a keyword cue, that one is the main complaint.
+YIELDS_TO = {
+    "support_unreachable": ("delivery_late", "parcel_damaged", "wrong_item", "product_defect", "order_cancelled",
+                            "charged_wrong", "payment", "account_login", "return_refund"),
+    "courier_behaviour": ("delivery_late", "parcel_damaged", "wrong_item"),
+    "return_refund": ("product_defect", "parcel_damaged", "wrong_item"),
+}
+CONFIDENT_MARGIN = 0.04   # lead over the runner-up (similarity + cue bonus) a confident topic needs
 TEXT_CHARS = 600       # the topic is in the opening of a post; longer texts only cost encoder time
 _NOISE = re.compile(r"(?:https?://|www\.)\S+|[@][\w.]+|\bRT\b|#(?=\w)")
 
@@ -36,6 +46,16 @@ class TopicGuess:
     score: float                     # similarity to the topic plus the cue bonus
     runner_up: str
     cues: tuple[str, ...] = ()       # keyword cues that matched (for the approver's notes)
+    margin: float = 1.0              # lead over the runner-up
+    nearest: str = ""                # the best topic even when `topic` fell back to other
+
+    @property
+    def confident(self) -> bool:
+        """A topic whose facts a draft may state: it wins by a margin and a keyword cue agrees.
+
+        On real complaints a topic chosen by similarity alone was wrong far too often (lost
+        baggage answered with the refund policy); without both, the draft stays generic."""
+        return self.topic != OTHER and bool(self.cues) and self.margin >= CONFIDENT_MARGIN
 
 
 @dataclass(frozen=True)
@@ -73,7 +93,7 @@ def _default_embed(texts: Sequence[str]) -> np.ndarray:
 class TopicClassifier:
     """Nearest centroid (mean of the example embeddings per topic) plus keyword cues."""
 
-    def __init__(self, embed: Optional[Embed] = None, *, cue_weight: float = 0.10,
+    def __init__(self, embed: Optional[Embed] = None, *, cue_weight: float = 0.20,
                  other_below: float = 0.20, method: str = "centroid", k: int = 3):
         self._embed = embed or _default_embed
         self.cue_weight = cue_weight
@@ -140,11 +160,20 @@ class TopicClassifier:
             row = row.copy()
             for topic, found in hits.items():
                 row[TOPICS.index(topic)] += self.cue_weight * min(len(found), 2)
-            order = np.argsort(row)[::-1]
+            order = list(np.argsort(row)[::-1])
+            if TOPICS[order[0]] in YIELDS_TO:
+                mains = YIELDS_TO[TOPICS[order[0]]]
+                main = next((i for i in order[1:] if TOPICS[i] in hits and TOPICS[i] in mains
+                             and row[i] >= self.other_below), None)
+                if main is not None:
+                    order.remove(main)
+                    order.insert(0, main)
             best, second = TOPICS[order[0]], TOPICS[order[1]]
             score = float(row[order[0]])
+            rivals = [float(row[i]) for i in order[1:] if best not in YIELDS_TO.get(TOPICS[i], ())]
+            margin = score - (max(rivals) if rivals else 0.0)
             topic = best if score >= self.other_below else OTHER
-            guesses.append(TopicGuess(topic, round(score, 4), second, hits.get(best, ())))
+            guesses.append(TopicGuess(topic, round(score, 4), second, hits.get(best, ()), round(margin, 4), best))
         return guesses
 
 

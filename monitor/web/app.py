@@ -399,14 +399,19 @@ def create_app(monitor: Any) -> FastAPI:
             "more_thread": (view.url(detail.post["id"]) + ("&" if "?" in view.url(detail.post["id"]) else "?")
                             + f"thread_after={detail.thread[-1]['id']}#thread")
             if detail and len(detail.thread) == THREAD_PAGE else None,
+            "saved_replies": monitor.saved_replies(language=detail.post.get("language")) if detail else [],
         }
         return page(request, "queue.html", context, status_code=status_code)
 
     @app.get("/queue")
-    def queue_screen(request: Request, post: Optional[str] = None,
+    def queue_screen(request: Request, post: Optional[str] = None, saved: Optional[str] = None,
                      user: WebUser = Depends(current_user)) -> HTMLResponse:
-        view = QueueView.parse(dict(request.query_params))
-        return queue_page(request, user, view, parse_id(post, "post"),
+        view = QueueView.parse({k: v for k, v in request.query_params.items() if k != "saved"})
+        post_id = parse_id(post, "post")
+        reply_text = None
+        if saved and post_id is not None:   # a saved reply fills the editor; approving it is an ordinary approval
+            reply_text = next((r["text"] for r in monitor.saved_replies() if r["name"] == saved), None)
+        return queue_page(request, user, view, post_id, reply_text=reply_text,
                           thread_after=parse_id(request.query_params.get("thread_after"), "thread_after"))
 
     def next_url(view: QueueView, post_id: int) -> str:

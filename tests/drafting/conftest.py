@@ -3,6 +3,7 @@ topic examples are embedded once per session), the demo posts."""
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,15 @@ def settings() -> Settings:
     return Settings()
 
 
+# A Wednesday, 11:00 in Warsaw: during opening hours, so holding replies say "today by 17:00".
+CLOCK = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
+
+
 @pytest.fixture(scope="session")
 def drafter(settings):
-    return build_drafter(settings)
+    drafter = build_drafter(settings)
+    drafter.clock = lambda: CLOCK
+    return drafter
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,11 @@ from monitor.drafting.drafter import STEP_SLOTS
 from monitor.drafting.language import detect
 from monitor.drafting.phrasebook import LANGUAGES, build_phrasebook, plural_category
 from monitor.drafting.safety import blocking
+from monitor.drafting.tone import angry_cue
 from monitor.settings import Settings
 
+SAMPLE_PROBLEM = {"pl": "szkło jest za wąskie", "ru": "интернет не работает второй день",
+                  "en": "your charger broke after two weeks"}
 COMPLAINT = {
     "pl": "Zamówiłam sukienkę dwa tygodnie temu i dalej nic nie przyszło, nikt nie odpisuje. Tragedia.",
     "ru": "Заказал куртку две недели назад, до сих пор ничего не пришло, никто не отвечает. Кошмар.",
@@ -42,11 +45,16 @@ def test_demo_complaints_have_the_four_steps(drafter, demo_posts, post_view, ana
     posts = [post_view(p) for p in demo_posts]
     analyses = [analysis_for(p["lang"], p["expect_flagged"]) for p in demo_posts]
     compositions = drafter.compose_all(posts, analyses)
-    complaints = [c for p, c in zip(demo_posts, compositions)
+    complaints = [(p, c) for p, c in zip(demo_posts, compositions)
                   if p["expect_topic"] in ("delivery_late", "parcel_damaged", "wrong_item", "return_refund")
                   and p["expect_flagged"] and c.strategy != "escalate"]
     assert len(complaints) >= 5
-    for composition in complaints:
+    for post, composition in complaints:
+        if angry_cue(post["text"]):          # "Thanks for nothing": the calm reply, no exclamation, no thanks
+            assert composition.strategy == "calm_once"
+            assert [slot for slot, _ in composition.parts] == ["calm_open", "restate", "solution"]
+            assert "!" not in composition.text and "thank" not in composition.text.lower()
+            continue
         assert composition.strategy == "four_step"
         assert_four_steps(composition)
 
@@ -90,7 +98,8 @@ def test_no_blame_no_deflection_no_personal_data_in_any_phrasing():
             for section, slots in sections.items():
                 for slot, variants in slots.items():
                     for variant in variants:
-                        text = book.render(variant, facts)
+                        text = book.render(variant, {**facts, "problem": SAMPLE_PROBLEM[language],
+                                                     "quote": SAMPLE_PROBLEM[language]})
                         if not text or slot == "emoji":
                             continue
                         found = checker.check(text, SafetyContext(post_language=language if len(text) > 40 else None,
@@ -172,8 +181,8 @@ def test_abuse_gets_one_calm_sentence_or_no_reply(drafter, analysis_for):
     ("pl", "Ile trwa dostawa do Gdańska?", "answer", "dni robocze"),
     ("ru", "Как вернуть товар и когда придут деньги?", "answer", "14 дней"),
     ("en", "Can I pay by card when ordering?", "answer", "by card"),
-    ("en", "Is this kettle made of stainless steel inside?", "holding", "24 hours"),
-    ("pl", "Czy będzie jeszcze rozmiar 40 tych butów?", "holding", "24 godzin"),
+    ("en", "Is this kettle made of stainless steel inside?", "holding", "today by 17:00"),
+    ("pl", "Czy będzie jeszcze rozmiar 40 tych butów?", "holding", "dziś do 17:00"),
     ("ru", "Отличный магазин, всё пришло быстро, спасибо!", "thanks", "спасибо"),
 ])
 def test_questions_get_answers_praise_gets_thanks(drafter, analysis_for, language, text, strategy, must):

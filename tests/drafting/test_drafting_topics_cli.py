@@ -111,3 +111,29 @@ def test_check_command(settings_file):
     bad = CliRunner().invoke(app, ["check", "Zadzwoń: 600 123 456, to wina kuriera", "--lang", "pl",
                                    "--settings", settings_file])
     assert bad.exit_code == 1 and "personal_data" in bad.output and "blame" in bad.output
+
+
+def test_eval_with_a_gold_file_reports_accuracy_and_quality(tmp_path, settings_file):
+    from monitor.drafting.gold import row_key
+
+    posts = [("Where is my order? Still nothing after two weeks", "en", "delivery_late", "four_step", "yes"),
+             ("Apple loses appeal to trademark 'app store' in Australia http://t.co/x", "en", "other", "monitor", "no"),
+             ("Szkło jest za wąskie i odkleja się na brzegach", "pl", "product_defect", "four_step", "yes")]
+    data = tmp_path / "data"
+    data.mkdir()
+    with gzip.open(data / "posts.csv.gz", "wt", encoding="utf-8") as handle:
+        handle.write("text,label,lang\n" + "".join(f'"{t}",negative,{l}\n' for t, l, *_ in posts))
+    gold = tmp_path / "gold.csv"
+    gold.write_text("file,key,lang,topic,strategy,reply_due\n" + "".join(
+        f"posts,{row_key(t)},{l},{topic},{strategy},{due}\n" for t, l, topic, strategy, due in posts), "utf-8")
+    result = CliRunner().invoke(app, ["eval", "--data", str(data), "--gold", str(gold), "--labels", "--json",
+                                      "--settings", settings_file])
+    assert result.exit_code == 0, result.output
+    english = json.loads(result.output)["languages"]["en"]
+    assert english["gold"]["rows"] == 2 and english["gold"]["reply_due_accuracy"] == 1.0
+    assert english["thanks_on_complaint"] == 0 and english["strategies"]["monitor"] == 1
+    for key in ("restating", "distinct_sentences_per_100", "topic_confidence", "goodwill", "confident_topics"):
+        assert key in english
+    missing = CliRunner().invoke(app, ["eval", "--data", str(tmp_path), "--gold", str(gold), "--labels",
+                                       "--settings", settings_file])
+    assert missing.exit_code == 2 and "not found" in missing.output and "Traceback" not in missing.output

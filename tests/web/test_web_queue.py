@@ -161,3 +161,21 @@ def test_unknown_post_is_a_404_page(client_for):
     token = csrf_of(anna.get("/dashboard").text)
     response = anna.post("/posts/999999/approve", data={"csrf_token": token, "text": "x"})
     assert response.status_code == 404 and "no post with id 999999" in response.text
+
+
+def test_a_saved_reply_fills_the_editor_and_an_edited_approval_is_kept_for_learning(client_for, monitor):
+    from models import DraftEdit
+    from monitor import learning
+
+    post_id = monitor.seeded["damaged"]
+    with monitor.db.session() as session:
+        learning.save_reply(session, "damaged-photo", "We're sorry! Please send us a photo in a private message.",
+                            topic="parcel_damaged")
+    anna = client_for("anna")
+    page = anna.get(f"/queue?post={post_id}&saved=damaged-photo").text
+    assert 'id="saved-reply"' in page and "Please send us a photo in a private message." in page
+    assert form_post(anna, post_id, "approve", text="We're sorry! Please send us a photo in a private message.",
+                     override_reason="test").status_code == 303
+    with monitor.db.session() as session:
+        edit = session.exec(select(DraftEdit).where(DraftEdit.post_id == post_id)).one()
+    assert "Please send us a photo in a private message." in edit.added and edit.diff.startswith("--- draft")
