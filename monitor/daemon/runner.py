@@ -5,8 +5,10 @@ One pass: lease the due sources and advance their polls round-robin, one page pe
 round, so a source with a huge backlog or slow pages never keeps another's new posts waiting;
 sources that fall due meanwhile join the rounds (each source at most once per pass). After every
 round that stored something the new posts are analysed and critical ones alerted, and approved
-replies go out every `post_interval_seconds`, even in the middle of a long poll. Between passes
-it sleeps until the next source is due (at most `idle_seconds`).
+replies go out every `post_interval_seconds`, even in the middle of a long poll. Analysis takes a
+bounded share per turn (a backlog never stops polling; the next pass follows at once while one
+waits); workers on PostgreSQL each claim their own batches. Between passes it sleeps until the
+next source is due (at most `idle_seconds`).
 
 A stop request (SIGTERM, SIGINT, `--max-seconds`) is honoured between two units of work: the
 page in hand is stored with its bookmark, or not at all; leases are given back. A second
@@ -42,6 +44,7 @@ from monitor.settings import SettingsError
 log = logging.getLogger(__name__)
 POST_BATCH = 10            # replies per outbox call: a stop request waits for at most this many
 POST_ROUNDS = 20           # outbox calls per posting turn at most (bounded even if rows keep coming)
+ANALYSIS_BATCHES = 8       # analysis batches per turn at most: polling and posting go on under a backlog
 TROUBLE_WAIT_CAP = 60.0    # longest sleep after a pass failed (database away)
 METRICS_EVERY = 15.0       # seconds between metric refreshes during a long pass
 
@@ -51,6 +54,7 @@ class PassReport:
     polls: list[PollResult] = field(default_factory=list)
     assessed: int = 0
     flagged: int = 0
+    analysis_waiting: bool = False   # the last turn stopped at its bound: more posts to analyse now
     alerted: list[int] = field(default_factory=list)
     reminded: list[int] = field(default_factory=list)
     sent: list[int] = field(default_factory=list)         # outbox ids confirmed on the platform
@@ -224,7 +228,7 @@ class Daemon:
                     if deadline is not None and time.monotonic() >= deadline:
                         self.stop("--max-seconds reached")
                         break
-                    wait = self._idle_seconds(trouble)
+                    wait = 0.0 if result is not None and result.analysis_waiting else self._idle_seconds(trouble)
                     if deadline is not None:
                         wait = min(wait, max(0.0, deadline - time.monotonic()))
                     self._stop.wait(wait)
@@ -423,7 +427,9 @@ class Daemon:
     def _process(self, report: PassReport) -> None:
         def step() -> None:   # workers share the work: each batch is claimed by one of them
             self.heartbeat.progress()
-            done = self.monitor.process(on_batch=self.heartbeat.progress)
+            limit = ANALYSIS_BATCHES * self.settings.analysis.batch_size
+            done = self.monitor.process(limit=limit, on_batch=self.heartbeat.progress)
+            report.analysis_waiting = done.assessed >= limit
             report.assessed += done.assessed
             report.flagged += done.flagged
         self._guard("analysis and drafting", report, step)

@@ -132,7 +132,8 @@ class NoFindings:
 BACKENDS = {"analyser": WordAnalyser(), "drafter": FixedDrafter(), "safety": NoFindings()}
 
 
-def run_until(daemons: Sequence[Any], condition: Callable[[], bool], *, limit: float = WAIT_LIMIT) -> list[Any]:
+def run_until(daemons: Sequence[Any], condition: Callable[[], bool], *, limit: float = WAIT_LIMIT,
+              state: Callable[[], Any] = lambda: None) -> list[Any]:
     """Run the daemons (threads) until `condition()` holds, then stop them gracefully; returns
     their reports. Waits for the work itself, however slow the machine: `limit` only bounds a
     test that would otherwise hang, and running into it fails the test."""
@@ -143,7 +144,7 @@ def run_until(daemons: Sequence[Any], condition: Callable[[], bool], *, limit: f
     deadline = time.monotonic() + limit
     try:
         while not condition():
-            assert time.monotonic() < deadline, "the daemons did not do the expected work in time"
+            assert time.monotonic() < deadline, f"the daemons did not do the expected work in time: {state()}"
             time.sleep(0.01)
     finally:
         for daemon in daemons:
