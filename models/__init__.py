@@ -8,16 +8,18 @@ from models.tables import (
     Assessment,
     Decision,
     Draft,
+    LoginThrottle,
     OutboxReply,
     Post,
     Source,
     User,
+    WebSession,
     as_utc,
     utcnow,
 )
 from models.enums import DecisionAction, OutboxState, PostKind, PostStatus, Role
 
 __all__ = [
-    "AuditEvent", "Assessment", "Decision", "Draft", "OutboxReply", "Post", "Source", "User",
+    "AuditEvent", "Assessment", "Decision", "Draft", "OutboxReply", "Post", "Source", "User", "WebSession", "LoginThrottle",
     "utcnow", "as_utc", "DecisionAction", "OutboxState", "PostKind", "PostStatus", "Role",
 ]

@@ -155,11 +155,12 @@ def demo(fresh: bool = typer.Option(True, help="Start from an empty demo databas
 
 
 # ---- the queue ------------------------------------------------------------------------------------
-def print_queue(items: list[Any]) -> None:
+def print_queue(items: list[Any], total: Optional[int] = None) -> None:
     if not items:
-        console.print("the queue is empty")
+        console.print("the queue is empty" if not total else f"no more posts ({total:,} in all)")
         return
-    table = Table(title=f"Review queue ({len(items)})", show_lines=False, expand=True)
+    title = f"Review queue ({len(items)})" if total is None else f"Review queue ({len(items)} of {total:,})"
+    table = Table(title=title, show_lines=False, expand=True)
     for name, ratio in (("id", None), ("sev", None), ("flag", None), ("platform", None), ("lang", None),
                         ("waiting", None), ("author", 1), ("post", 4), ("why", 3)):
         table.add_column(name, ratio=ratio, no_wrap=ratio is None, overflow="fold")
@@ -189,20 +190,27 @@ def queue_command(status: str = typer.Option("open", help="open, approved, poste
                   platform: Optional[str] = typer.Option(None),
                   min_severity: float = typer.Option(0.0, min=0.0, max=1.0),
                   flagged: bool = typer.Option(False, "--flagged", help="Only flagged posts."),
-                  limit: int = typer.Option(200, min=1),
+                  limit: int = typer.Option(50, min=1, max=500, help="Posts per page."),
+                  after: Optional[int] = typer.Option(None, "--after", min=1, max=2**63 - 1,
+                                                      help="Start after this post id (the last one of the previous page)."),
                   as_json: bool = typer.Option(False, "--json")) -> None:
-    """Posts waiting for a person, most urgent first (severity, raised when overdue; then waiting time)."""
+    """Posts waiting for a person, most urgent first (severity, raised when overdue; then waiting time).
+    One page at a time: the next page is `--after` the last id shown."""
     valid = {"open", "approved", "posted", "rejected", "escalated", "all"}
     if status not in valid:
         errors.print(f"[red]error:[/red] --status must be one of {', '.join(sorted(valid))}")
         raise typer.Exit(2)
     with service() as monitor:
-        items = monitor.queue(QueueFilter(status=None if status == "all" else status, language=language,
-                                          platform=platform, min_severity=min_severity, flagged_only=flagged, limit=limit))
+        filters = QueueFilter(status=None if status == "all" else status, language=language, platform=platform,
+                              min_severity=min_severity, flagged_only=flagged, limit=limit, after=after)
+        items = monitor.queue(filters)
         if as_json:
             emit_json([item.as_dict() for item in items])
         else:
-            print_queue(items)
+            total = monitor.queue_count(filters)
+            print_queue(items, total)
+            if len(items) == limit:
+                console.print(f"next page: monitor queue --after {items[-1].id}" + ("" if status == "open" else f" --status {status}"))
             counts = monitor.outbox_counts()
             stuck = counts.get("failed", 0) + counts.get("needs_person", 0)
             if stuck:
@@ -211,10 +219,13 @@ def queue_command(status: str = typer.Option("open", help="open, approved, poste
 
 
 @app.command()
-def show(post_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+def show(post_id: int = typer.Argument(..., min=1, max=2**63 - 1),
+         thread_after: Optional[int] = typer.Option(None, "--thread-after", min=1, max=2**63 - 1,
+                                                    help="Show the thread after this post id (the thread is paged)."),
+         as_json: bool = typer.Option(False, "--json")) -> None:
     """One post: its thread, why it was flagged, the draft and its safety findings, the decisions."""
     with service() as monitor:
-        detail = monitor.show(post_id)
+        detail = monitor.show(post_id, thread_after=thread_after)
         if as_json:
             emit_json(detail.as_dict())
             return
@@ -323,11 +334,13 @@ app.add_typer(outbox_app, name="outbox")
 
 @outbox_app.command("list")
 def outbox_list(state: list[str] = typer.Option([], "--state", help="pending, sending, sent, uncertain, failed, needs_person, cancelled (repeatable)."),
-                limit: int = typer.Option(200, min=1),
+                limit: int = typer.Option(200, min=1, max=5000),
+                after: Optional[int] = typer.Option(None, "--after", min=1, max=2**63 - 1,
+                                                    help="Start after this reply id (the last one of the previous page)."),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """Approved replies and their state, newest first (default: every state)."""
     with service() as monitor:
-        rows = monitor.outbox(tuple(state), limit=limit, newest_first=True)
+        rows = monitor.outbox(tuple(state), limit=limit, newest_first=True, after=after)
         if as_json:
             emit_json(rows)
             return

@@ -5,9 +5,10 @@ multi-worker deployment. Both run the same Alembic migrations.
 """
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -49,6 +50,7 @@ class Database:
         if not (self.is_sqlite or self.is_postgres):
             raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
         if self.is_sqlite:
+            _create_private(parsed.database)
             self.engine = create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_MS / 1000,
                                                                 "check_same_thread": False})
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -95,6 +97,20 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _create_private(database: Optional[str]) -> None:
+    """Create a new SQLite file readable by its owner only (0600): it holds posts, people's
+    names and password hashes. SQLite gives its -wal and -shm files the database file's mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the database file {path}: {exc.strerror}") from None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

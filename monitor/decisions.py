@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Collection, Optional
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from models.tables import answer_figures
 from models import Decision, DecisionAction, Draft, OutboxReply, OutboxState, Post, PostStatus, Role, as_utc, utcnow
 from monitor import audit
 from monitor.drafting.base import SafetyChecker, SafetyContext
-from monitor.errors import Conflict, Forbidden, NeedsOverride, NotFound
+from monitor.errors import Conflict, Forbidden, NeedsOverride, NeedsSecondApprover, NotFound, TooLong
 MAX_REPLY_CHARS = 10_000
+MAX_REASON_CHARS = 2_000      # reasons, notes and override reasons: the audit log keeps them forever
+MAX_TEAM_CHARS = 60
 DECIDABLE = (PostStatus.open, PostStatus.escalated)
 # Findings no override can wave through: the platform would refuse the reply anyway.
 NOT_OVERRIDABLE = ("length", "empty")
@@ -30,6 +33,16 @@ def reply_text(text: str) -> str:
     value = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(value) > MAX_REPLY_CHARS:
         raise Conflict(f"the reply has {len(value)} characters; at most {MAX_REPLY_CHARS} are accepted")
+    return value
+
+
+def limited(value: Optional[str], what: str, most: int = MAX_REASON_CHARS) -> Optional[str]:
+    """`value` stripped, refused when longer than `most` characters (never cut silently)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > most:
+        raise TooLong(f"the {what} has {len(value)} characters; at most {most} are accepted")
     return value
 
 
@@ -66,10 +79,15 @@ def _ensure_open(post: Post) -> None:
 
 def approve(session: Session, post_id: int, actor: Actor, checker: SafetyChecker, context: SafetyContext, *,
             text: Optional[str] = None, draft_id: Optional[int] = None,
-            override_reason: Optional[str] = None) -> Decision:
+            override_reason: Optional[str] = None, four_eyes: Collection[str] = ()) -> Decision:
     """Approve the draft the person read (`draft_id`), or the `text` they wrote. Never "whatever
-    the newest draft is": a colleague or the daemon may have replaced it since it was read."""
+    the newest draft is": a colleague or the daemon may have replaced it since it was read.
+
+    Four-eyes: a blocking finding whose code is in `four_eyes` may be overridden only by someone
+    other than the text's author (the approver when they edited it, else the draft's author);
+    the author gets `NeedsSecondApprover` (the service then saves the text as a draft)."""
     actor.require(Role.approver, Role.admin)
+    override_reason = limited(override_reason, "override reason")
     now = utcnow()
     post = get_post(session, post_id)
     _ensure_open(post)
@@ -96,8 +114,13 @@ def approve(session: Session, post_id: int, actor: Actor, checker: SafetyChecker
     override = (override_reason or "").strip() or None
     if blocking and override is None:
         raise NeedsOverride(blocking)
+    author = actor.name if edited else (draft.author if draft else None)
+    guarded = [f for f in blocking if f["code"] in four_eyes]
+    if guarded and author == actor.name:
+        raise NeedsSecondApprover(guarded, actor.name)
     claimed = session.execute(update(Post).where(col(Post.id) == post_id, col(Post.status).in_(list(DECIDABLE)))
-                           .values(status=PostStatus.approved.value, answered_at=post.answered_at or now))
+                           .values(status=PostStatus.approved.value, answered_at=post.answered_at or now,
+                                   **answer_figures(post.created_at, post.due_at, post.answered_at or now)))
     if claimed.rowcount != 1:
         raise Conflict(f"post {post_id} was decided by someone else a moment ago")
     decision = Decision(post_id=post_id, draft_id=draft.id if draft else None, actor=actor.name,
@@ -118,21 +141,24 @@ def approve(session: Session, post_id: int, actor: Actor, checker: SafetyChecker
     except IntegrityError:
         raise Conflict(f"post {post_id} already has an approved reply") from None
     audit.record(session, actor.name, "decision.approve", post_id, decision_id=decision.id, edited=edited,
-                 text=final, findings=[f["code"] for f in findings], override_reason=decision.override_reason)
+                 text=final, findings=[f["code"] for f in findings], override_reason=decision.override_reason,
+                 **({"four_eyes": {"author": author, "findings": [f["code"] for f in guarded]}} if guarded else {}))
     session.expire(post)
     return decision
 
 
 def reject(session: Session, post_id: int, actor: Actor, reason: str) -> Decision:
     actor.require(Role.approver, Role.admin)
-    if not reason or not reason.strip():
+    reason = limited(reason, "reason")
+    if not reason:
         raise Conflict("a rejection needs a reason")
     return _close(session, post_id, actor, DecisionAction.reject, PostStatus.rejected, reason=reason.strip())
 
 
 def escalate(session: Session, post_id: int, actor: Actor, to: str, reason: Optional[str] = None) -> Decision:
     """Hand the post to another team (legal, ...). Anyone may escalate; it never posts anything."""
-    if not to or not to.strip():
+    to, reason = limited(to, "team", MAX_TEAM_CHARS), limited(reason, "note")
+    if not to:
         raise Conflict("say whom to escalate to (e.g. --to legal)")
     post = get_post(session, post_id)
     if post.status != PostStatus.open:
@@ -148,7 +174,8 @@ def _close(session: Session, post_id: int, actor: Actor, action: DecisionAction,
     _ensure_open(post)
     _ensure_free(post, actor, now)
     changed = session.execute(update(Post).where(col(Post.id) == post_id, col(Post.status) == post.status)
-                           .values(status=status.value, answered_at=post.answered_at or now))
+                           .values(status=status.value, answered_at=post.answered_at or now,
+                                   **answer_figures(post.created_at, post.due_at, post.answered_at or now)))
     if changed.rowcount != 1:
         raise Conflict(f"post {post_id} was decided by someone else a moment ago")
     draft = latest_draft(session, post_id)
@@ -173,8 +200,22 @@ def propose(session: Session, post_id: int, actor: Actor, text: str, checker: Sa
     draft = Draft(post_id=post_id, assessment_id=previous.assessment_id if previous else None, text=final,
                   language=previous.language if previous else post.language, topic=previous.topic if previous else "",
                   strategy=previous.strategy if previous else "edited", escalate_to=previous.escalate_to if previous else None,
-                  findings=[f.as_dict() for f in checker.check(final, context)], backend=f"edited by {actor.name}")
+                  findings=[f.as_dict() for f in checker.check(final, context)], backend=f"edited by {actor.name}",
+                  author=actor.name)
     session.add(draft)
     session.flush()
     audit.record(session, actor.name, "draft.propose", post_id, draft_id=draft.id, text=final)
     return draft
+
+
+def request_second_approver(session: Session, post_id: int, actor: Actor, text: Optional[str],
+                            refused: NeedsSecondApprover, checker: SafetyChecker, context: SafetyContext) -> int:
+    """The author's side of four-eyes: their text becomes the newest draft (unless it is one
+    already) and the audit log says who asked for a second approver on which findings."""
+    draft = latest_draft(session, post_id)
+    if text is not None and (draft is None or draft.author != actor.name or reply_text(text) != draft.text.strip()):
+        draft = propose(session, post_id, actor, text, checker, context)
+    assert draft is not None
+    audit.record(session, actor.name, "decision.second_approver_requested", post_id, draft_id=draft.id,
+                 findings=sorted({str(f["code"]) for f in refused.findings}))
+    return draft.id

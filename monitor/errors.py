@@ -42,5 +42,27 @@ class NeedsOverride(Conflict):
         self.findings = list(findings)
 
 
+class TooLong(MonitorError):
+    """A text field is longer than the service accepts (usage error: exit code 2, HTTP 400)."""
+
+    exit_code = 2
+
+
+class NeedsSecondApprover(Conflict):
+    """Four-eyes: the person who wrote the text cannot override these findings alone."""
+
+    def __init__(self, findings: Sequence[dict[str, Any]], author: str):
+        self.findings = list(findings)
+        self.author = author
+        self.draft_id: int | None = None
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        codes = ", ".join(sorted({str(f["code"]) for f in self.findings}))
+        saved = f" Your text is saved as draft {self.draft_id};" if self.draft_id else ""
+        return (f"{codes} cannot be overridden by the person who wrote the text ({self.author}).{saved} "
+                "a second approver must read it and confirm the override.")
+
+
 class Forbidden(MonitorError):
     exit_code = 6

@@ -293,12 +293,15 @@ def _set_state(db: Database, outbox_id: int, state: OutboxState) -> None:
 
 
 def list_outbox(db: Database, states: Collection[str] = (), *, limit: Optional[int] = None,
-                newest_first: bool = False) -> list[dict]:
+                newest_first: bool = False, after: Optional[int] = None) -> list[dict]:
     """Outbox rows (in a state, newest or oldest first, at most `limit`), each with the post's
-    platform and author so a person can tell which reply it is."""
+    platform and author so a person can tell which reply it is. `after` is the id of the last
+    row of the previous page (keyset paging in the chosen order)."""
     with db.session() as session:
         order = col(OutboxReply.id).desc() if newest_first else col(OutboxReply.id)
         query = select(OutboxReply, Post.platform, Post.author_handle).join(Post, col(Post.id) == OutboxReply.post_id).order_by(order)
+        if after is not None:
+            query = query.where(col(OutboxReply.id) < after if newest_first else col(OutboxReply.id) > after)
         if states:
             query = query.where(col(OutboxReply.state).in_(list(states)))
         if limit is not None:
@@ -307,7 +310,10 @@ def list_outbox(db: Database, states: Collection[str] = (), *, limit: Optional[i
                 for row, platform, author in session.exec(query)]
 
 
-def count_by_state(db: Database) -> dict[str, int]:
+def count_by_state(db: Database, states: Collection[str] = ()) -> dict[str, int]:
+    """Replies per state (only `states` when given: an index lookup instead of a full count)."""
     with db.session() as session:
-        return {state: count for state, count in session.exec(
-            select(OutboxReply.state, func.count()).group_by(OutboxReply.state))}
+        query = select(OutboxReply.state, func.count()).group_by(OutboxReply.state)
+        if states:
+            query = query.where(col(OutboxReply.state).in_(list(states)))
+        return {state: count for state, count in session.exec(query)}

@@ -10,10 +10,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from models import Assessment, AuditEvent, Decision, Draft, OutboxReply, Post, as_utc, utcnow
+from models import Assessment, AuditEvent, Decision, Draft, OutboxReply, Post, PostStatus, as_utc, utcnow
 from monitor.decisions import get_post, latest_draft
+from monitor.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,8 @@ class QueueFilter:
     platform: Optional[str] = None
     min_severity: float = 0.0
     flagged_only: bool = False
-    limit: int = 200
+    limit: int = 50
+    after: Optional[int] = None          # keyset paging: the id of the last post of the previous page
 
 
 @dataclass
@@ -82,25 +85,118 @@ def _row(model: Any) -> dict[str, Any]:
     return _plain(model.model_dump())
 
 
+OVERDUE_BOOST = 0.2
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+THREAD_PAGE = 20
+EVENTS_SHOWN = 200
+
+
 def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] = None) -> list[QueueItem]:
+    """One page of the queue in urgency order, read from the indexes (never the whole queue).
+
+    Urgency is severity, plus `OVERDUE_BOOST` for an open post past its due time. Because the
+    boost depends on the clock, the matching posts are read as segments that each have one
+    constant boost (open and overdue; everything else), each walked in index order (severity
+    desc, created_at, id) for at most one page, and the segments are merged here. `after` is the
+    id of the last post of the previous page (keyset paging): its urgency, computed now, is where
+    the next page starts, so paging costs the same on page 1 and page 10,000."""
     now = now or utcnow()
-    query = select(Post).where(col(Post.erased_at).is_(None))     # erased posts (GDPR) are in no queue
+    limit = max(1, min(filters.limit, MAX_PAGE_SIZE))
+    anchor = _anchor(session, filters, filters.after, now) if filters.after is not None else None
+    keys: list[tuple[float, datetime, int]] = []
+    for where, boost, few in _segments(filters, now):
+        query = select(Post.id, Post.severity, Post.created_at).where(*where, *_filter_clauses(filters))
+        if anchor is not None:
+            query = query.where(*_after_clauses(anchor, boost))
+        # A few rows (not yet due) are found through (status, due_at) and sorted; `+ 0.0` keeps the
+        # planner from walking the whole severity index to find them.
+        severity = col(Post.severity) + 0.0 if few else col(Post.severity)
+        query = query.order_by(severity.desc(), col(Post.created_at), col(Post.id)).limit(limit)
+        keys += [(severity + boost, as_utc(created), post_id) for post_id, severity, created in session.exec(query)]
+    keys.sort(key=lambda key: (-key[0], key[1], key[2]))
+    ids = [post_id for _, _, post_id in keys[:limit]]
+    posts = {post.id: post for post in session.exec(select(Post).where(col(Post.id).in_(ids)))} if ids else {}
+    return _items(session, [posts[i] for i in ids if i in posts], now)
+
+
+def count_queue(session: Session, filters: QueueFilter) -> int:
+    """How many posts match the filters (one COUNT, from the indexes)."""
+    query = select(func.count()).select_from(Post).where(*_filter_clauses(filters))
     if filters.status:
         query = query.where(Post.status == filters.status)
+    return int(session.exec(query).one())
+
+
+def urgency(post: Post, now: datetime) -> float:
+    return post.severity + (OVERDUE_BOOST if _overdue(post, now) else 0.0)
+
+
+def _overdue(post: Post, now: datetime) -> bool:
+    return post.status == "open" and post.due_at is not None and as_utc(post.due_at) < now
+
+
+def _segments(filters: QueueFilter, now: datetime) -> list[tuple[tuple[Any, ...], float, bool]]:
+    """(conditions, boost, few) per segment. The big segments are walked in the order of an index
+    (ix_post_queue, ix_post_queue_platform, ix_post_rank); the open posts not yet due are `few`
+    (those that arrived within one answer target) and come from ix_post_status_due."""
+    is_open = Post.status == PostStatus.open.value
+    overdue = ((is_open, col(Post.due_at) < now), OVERDUE_BOOST, False)
+    not_yet_due = [((is_open, col(Post.due_at) >= now), 0.0, True), ((is_open, col(Post.due_at).is_(None)), 0.0, True)]
+    if filters.status == PostStatus.open.value:
+        return [overdue, *not_yet_due]
+    if filters.status:
+        return [((Post.status == filters.status,), 0.0, False)]
+    return [overdue, *not_yet_due, ((Post.status != PostStatus.open.value,), 0.0, False)]
+
+
+def _filter_clauses(filters: QueueFilter) -> list[Any]:
+    clauses: list[Any] = [col(Post.erased_at).is_(None)]     # erased posts (GDPR) are in no queue
     if filters.language:
-        query = query.where(Post.language == filters.language)
+        clauses.append(Post.language == filters.language)
     if filters.platform:
-        query = query.where(Post.platform == filters.platform)
+        clauses.append(Post.platform == filters.platform)
     if filters.min_severity:
-        query = query.where(col(Post.severity) >= filters.min_severity)
+        clauses.append(col(Post.severity) >= filters.min_severity)
     if filters.flagged_only:
-        query = query.where(col(Post.flagged).is_(True))
-    posts = list(session.exec(query))
-    posts.sort(key=lambda p: (-urgency(p, now), as_utc(p.created_at)))
-    posts = posts[: filters.limit]
+        clauses.append(col(Post.flagged).is_(True))
+    return clauses
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    urgency: float
+    created_at: datetime
+    id: int
+
+
+def _anchor(session: Session, filters: QueueFilter, post_id: int, now: datetime) -> _Anchor:
+    """Where the page after post `post_id` starts. In the open queue a post decided since the
+    page was read keeps the place it had while open, so "next" is the post that followed it."""
+    post = session.get(Post, post_id)
+    if post is None:
+        raise NotFound(f"no post with id {post_id}")
+    counts_as_open = post.status == PostStatus.open or filters.status == PostStatus.open.value
+    boosted = filters.status in (None, PostStatus.open.value) and counts_as_open \
+        and post.due_at is not None and as_utc(post.due_at) < now
+    return _Anchor(post.severity + (OVERDUE_BOOST if boosted else 0.0), as_utc(post.created_at), post.id)
+
+
+def _after_clauses(anchor: _Anchor, boost: float) -> list[Any]:
+    """Rows of a segment (urgency = severity + boost) that sort after the anchor. The plain
+    `severity <=` bound lets the index seek; the exact test uses the same float sum as Python."""
+    urgency = col(Post.severity) + boost if boost else col(Post.severity)
+    return [col(Post.severity) <= anchor.urgency - boost + 1e-9,
+            or_(urgency < anchor.urgency,
+                and_(urgency == anchor.urgency,
+                     or_(col(Post.created_at) > anchor.created_at,
+                         and_(col(Post.created_at) == anchor.created_at, col(Post.id) > anchor.id))))]
+
+
+def _items(session: Session, posts: list[Post], now: datetime) -> list[QueueItem]:
     ids = [p.id for p in posts]
     drafts = _latest_by_post(session, Draft, ids)
-    outbox = {row.post_id: row for row in session.exec(select(OutboxReply).where(col(OutboxReply.post_id).in_(ids)))}
+    outbox = {row.post_id: row for row in session.exec(select(OutboxReply).where(col(OutboxReply.post_id).in_(ids)))} if ids else {}
     summaries = _latest_by_post(session, Assessment, ids)
     items = []
     for post in posts:
@@ -117,38 +213,39 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
     return items
 
 
-OVERDUE_BOOST = 0.2
-
-
-def urgency(post: Post, now: datetime) -> float:
-    return post.severity + (OVERDUE_BOOST if _overdue(post, now) else 0.0)
-
-
-def _overdue(post: Post, now: datetime) -> bool:
-    return post.status == "open" and post.due_at is not None and as_utc(post.due_at) < now
-
-
 def _latest_by_post(session: Session, model: Any, ids: list[int]) -> dict[int, Any]:
-    latest: dict[int, Any] = {}
+    """The newest row of `model` (Draft, Assessment) for each post id: one query, newest only."""
     if not ids:
-        return latest
-    for row in session.exec(select(model).where(col(model.post_id).in_(ids)).order_by(col(model.id))):
-        latest[row.post_id] = row
-    return latest
+        return {}
+    newest = select(func.max(model.id)).where(col(model.post_id).in_(ids)).group_by(model.post_id)
+    return {row.post_id: row for row in session.exec(select(model).where(col(model.id).in_(newest)))}
 
 
-def show_post(session: Session, post_id: int) -> PostDetail:
+def show_post(session: Session, post_id: int, *, thread_after: Optional[int] = None,
+              thread_limit: int = THREAD_PAGE) -> PostDetail:
+    """A post with its context. The thread is paged (oldest first, `thread_after` = the last
+    thread post's id) and the audit trail keeps the newest `EVENTS_SHOWN` events, so a viral
+    thread or a much-handled post costs the same as a quiet one."""
     post = get_post(session, post_id)
     thread: list[Post] = []
     if post.thread_id:
-        thread = list(session.exec(select(Post).where(Post.platform == post.platform, Post.thread_id == post.thread_id,
-                                                      Post.id != post.id).order_by(col(Post.created_at)).limit(20)))
+        query = select(Post).where(Post.platform == post.platform, Post.thread_id == post.thread_id, Post.id != post.id)
+        if thread_after is not None:
+            previous = session.get(Post, thread_after)
+            if previous is not None:
+                created = previous.created_at
+                query = query.where(or_(col(Post.created_at) > created,
+                                        and_(col(Post.created_at) == created, col(Post.id) > previous.id)))
+        limit = max(1, min(thread_limit, MAX_PAGE_SIZE))
+        thread = list(session.exec(query.order_by(col(Post.created_at), col(Post.id)).limit(limit)))
     assessment = session.exec(select(Assessment).where(Assessment.post_id == post_id)
-                              .order_by(col(Assessment.id).desc())).first()
+                              .order_by(col(Assessment.id).desc()).limit(1)).first()
     draft = latest_draft(session, post_id)
     decisions = list(session.exec(select(Decision).where(Decision.post_id == post_id).order_by(col(Decision.id))))
     reply = session.exec(select(OutboxReply).where(OutboxReply.post_id == post_id)).first()
-    events = list(session.exec(select(AuditEvent).where(AuditEvent.post_id == post_id).order_by(col(AuditEvent.id))))
+    events = list(session.exec(select(AuditEvent).where(AuditEvent.post_id == post_id)
+                               .order_by(col(AuditEvent.id).desc()).limit(EVENTS_SHOWN)))
+    events.reverse()
     return PostDetail(post=_row(post), thread=[_row(p) for p in thread], assessment=_row(assessment) if assessment else None,
                       draft=_row(draft) if draft else None, decisions=[_row(d) for d in decisions],
                       outbox=_row(reply) if reply else None, events=[_row(e) for e in events])

@@ -14,11 +14,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Iterator, Optional
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
-from models import Assessment, AuditEvent, Decision, OutboxReply, Post, as_utc
+from models import AuditEvent, Decision, OutboxReply, Post, as_utc
 from monitor.queue import _plain
-from monitor.stats import percentile
 
 
 @dataclass
@@ -54,6 +54,7 @@ class Dashboard:
     answer_series: list[DaySeries]
     flagged_by_reason: dict[str, list[int]]                 # reason code -> count per day
     breaches: list[Breach] = field(default_factory=list)
+    breach_count: int = 0
 
 
 def local_days(now: datetime, zone: ZoneInfo, days: int) -> list[date]:
@@ -69,66 +70,66 @@ def day_start_utc(day: date, zone: ZoneInfo) -> datetime:
     return as_utc(datetime.combine(day, time(0, 0), zone))
 
 
+BREACHES_LISTED = 50
+
+
 def dashboard(session: Session, now: datetime, timezone: str, days: int = 14) -> Dashboard:
     """Queue size, oldest waiting post, answer-time percentiles per channel and per day (by the
-    day the post arrived), posts flagged per day by reason, and the posts that broke the SLA."""
+    day the post arrived), posts flagged per day by reason, and the posts that broke the SLA
+    (the `BREACHES_LISTED` latest-by-most; `breach_count` counts them all).
+
+    Every figure is a GROUP BY in the database: local days become a CASE over the days' UTC
+    starts (so daylight-saving days are right on SQLite too), answer times a per-minute histogram."""
     from monitor import stats
 
     zone = ZoneInfo(timezone)
     window = local_days(now, zone, days)
     since = day_start_utc(window[0], zone)
     overall = stats.compute(session, now)
-    index = {day: i for i, day in enumerate(window)}
+    created = col(Post.created_at)
+    day = case(*[(created < day_start_utc(d, zone), i - 1) for i, d in enumerate(window) if i > 0],
+               else_=len(window) - 1)
+    in_window = created >= since
 
-    open_posts = list(session.exec(select(Post).where(Post.status == "open")))
-    oldest = min(open_posts, key=lambda p: as_utc(p.created_at), default=None)
+    oldest = session.exec(select(Post.id).where(Post.status == "open").order_by(created, col(Post.id)).limit(1)).first()
 
-    recent = list(session.exec(select(Post).where(col(Post.created_at) >= since)))
-    minutes: dict[tuple[str, int], list[float]] = defaultdict(list)
-    breaches: list[Breach] = []
-    for post in recent:
-        created = as_utc(post.created_at)
-        day = index.get(_day_of(created, zone))
-        if post.answered_at is not None and day is not None:
-            minutes[(post.platform, day)].append((as_utc(post.answered_at) - created).total_seconds() / 60)
-        if post.due_at is not None:
-            due = as_utc(post.due_at)
-            answered = as_utc(post.answered_at) if post.answered_at else None
-            late_at = answered if answered else (now if post.status == "open" else None)
-            if late_at is not None and late_at > due:
-                breaches.append(Breach(post.id, post.platform, post.author_handle, due, answered,
-                                       int((late_at - due).total_seconds() // 60), post.status))
-    breaches.sort(key=lambda b: -b.minutes_late)
+    histograms: dict[tuple[str, int], list[tuple[float, int]]] = defaultdict(list)
+    minutes = stats.answer_minutes()
+    for platform, index, bucket, n in session.exec(
+            select(Post.platform, day, minutes, func.count())
+            .where(in_window, col(Post.answer_minutes).is_not(None)).group_by(Post.platform, day, minutes)):
+        histograms[(platform, int(index))].append((float(bucket), int(n)))
 
-    channels = sorted({p.platform for p in recent} | set(overall["channels"]))
-    series = []
-    for channel in channels:
-        values = [minutes.get((channel, i), []) for i in range(len(window))]
-        series.append(DaySeries(channel, [percentile(v, 0.5) for v in values], [percentile(v, 0.9) for v in values],
-                                [len(v) for v in values]))
+    late = and_(in_window, col(Post.due_at).is_not(None), stats.breach_condition(now))
+    lateness = stats.minutes_between(col(Post.due_at), func.coalesce(col(Post.answered_at), now))
+    breach_count = session.exec(select(func.count()).select_from(Post).where(late)).one()
+    breaches = [Breach(post_id, platform, author, as_utc(due), as_utc(answered) if answered else None,
+                       int(((as_utc(answered) if answered else now) - as_utc(due)).total_seconds() // 60), status)
+                for post_id, platform, author, due, answered, status in session.exec(
+                    select(Post.id, Post.platform, Post.author_handle, Post.due_at, Post.answered_at, Post.status)
+                    .where(late).order_by(lateness.desc(), col(Post.id)).limit(BREACHES_LISTED))]
 
     flagged_by_reason: dict[str, list[int]] = {}
-    flagged = {p.id: p for p in recent if p.flagged}
-    if flagged:
-        latest: dict[int, Assessment] = {}
-        rows = session.exec(select(Assessment).where(col(Assessment.post_id).in_(list(flagged)))
-                            .order_by(col(Assessment.id)))
-        for row in rows:
-            latest[row.post_id] = row
-        for post_id, post in flagged.items():
-            day = index.get(_day_of(post.created_at, zone))
-            assessment = latest.get(post_id)
-            if day is None:
-                continue
-            codes = {str(f.get("code") or "other") for f in (assessment.flags if assessment else [])} or {"other"}
-            for code in codes:
-                flagged_by_reason.setdefault(code, [0] * len(window))[day] += 1
+    for index, codes, n in session.exec(select(day, Post.flag_codes, func.count())
+                                        .where(in_window, col(Post.flagged).is_(True))
+                                        .group_by(day, Post.flag_codes)):
+        for code in (codes or "").split() or ["other"]:
+            flagged_by_reason.setdefault(code, [0] * len(window))[int(index)] += int(n)
+
+    active = {platform for platform, _ in histograms}
+    channels = sorted(active | set(overall["channels"]))
+    series = []
+    for channel in channels:
+        values = [histograms.get((channel, i), []) for i in range(len(window))]
+        series.append(DaySeries(channel, [stats.percentile_of_counts(v, 0.5) for v in values],
+                                [stats.percentile_of_counts(v, 0.9) for v in values],
+                                [sum(n for _, n in v) for v in values]))
 
     return Dashboard(days=window, open=overall["open"], flagged_open=overall["flagged_open"],
-                     overdue_open=overall["overdue_open"], oldest_open_id=oldest.id if oldest else None,
+                     overdue_open=overall["overdue_open"], oldest_open_id=oldest,
                      oldest_open_minutes=overall["oldest_open_minutes"], channels=overall["channels"],
                      answer_series=series, flagged_by_reason=dict(sorted(flagged_by_reason.items())),
-                     breaches=breaches)
+                     breaches=breaches, breach_count=int(breach_count))
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class AuditFilter:
     since: Optional[datetime] = None    # inclusive, aware
     until: Optional[datetime] = None    # exclusive, aware
     limit: int = 100
-    offset: int = 0
+    before: Optional[int] = None        # keyset paging: only events older than this id
 
 
 def audit_log(session: Session, filters: AuditFilter) -> list[dict[str, Any]]:
@@ -158,7 +159,9 @@ def audit_log(session: Session, filters: AuditFilter) -> list[dict[str, Any]]:
         query = query.where(col(AuditEvent.at) >= filters.since)
     if filters.until is not None:
         query = query.where(col(AuditEvent.at) < filters.until)
-    query = query.order_by(col(AuditEvent.id).desc()).offset(max(0, filters.offset)).limit(max(1, filters.limit))
+    if filters.before is not None:
+        query = query.where(col(AuditEvent.id) < filters.before)
+    query = query.order_by(col(AuditEvent.id).desc()).limit(max(1, min(filters.limit, 1000)))
     return [_plain(event.model_dump()) for event in session.exec(query)]
 
 
@@ -176,28 +179,42 @@ DECISION_COLUMNS = ("decision_id", "decided_at", "post_id", "platform", "externa
 
 def decision_rows(session: Session, since: Optional[datetime] = None,
                   until: Optional[datetime] = None) -> Iterator[dict[str, Any]]:
-    """Every decision with its post and what was posted, oldest first."""
-    query = select(Decision, Post).where(Decision.post_id == Post.id)
-    if since is not None:
-        query = query.where(col(Decision.created_at) >= since)
-    if until is not None:
-        query = query.where(col(Decision.created_at) < until)
-    outbox = {row.decision_id: row for row in session.exec(select(OutboxReply))}
-    for decision, post in session.exec(query.order_by(col(Decision.id))):
-        reply = outbox.get(decision.id)
-        created = as_utc(post.created_at)
-        yield {
-            "decision_id": decision.id, "decided_at": as_utc(decision.created_at).isoformat(), "post_id": post.id,
-            "platform": post.platform, "external_id": post.external_id, "post_url": post.url or "",
-            "author": post.author_handle, "language": post.language or "", "post_created_at": created.isoformat(),
-            "action": decision.action, "actor": decision.actor, "final_text": decision.final_text or "",
-            "reason": decision.reason or "", "escalate_to": decision.escalate_to or "",
-            "findings": " ".join(str(f.get("code", "")) for f in decision.findings or []),
-            "override_reason": decision.override_reason or "",
-            "answer_minutes": round((as_utc(decision.created_at) - created).total_seconds() / 60, 1),
-            "outbox_state": reply.state if reply else "", "sent_at": as_utc(reply.sent_at).isoformat() if reply and reply.sent_at else "",
-            "external_reply_id": (reply.external_reply_id or "") if reply else "",
-        }
+    """Every decision with its post and what was posted, oldest first; read in pages of
+    `EXPORT_PAGE` decisions (keyset on the id), so an export of years holds one page at a time."""
+    last = 0
+    while True:
+        query = (select(Decision, Post, OutboxReply).join(Post, col(Post.id) == Decision.post_id)
+                 .outerjoin(OutboxReply, col(OutboxReply.decision_id) == Decision.id)
+                 .where(col(Decision.id) > last).order_by(col(Decision.id)).limit(EXPORT_PAGE))
+        if since is not None:
+            query = query.where(col(Decision.created_at) >= since)
+        if until is not None:
+            query = query.where(col(Decision.created_at) < until)
+        rows = session.exec(query).all()
+        if not rows:
+            return
+        last = rows[-1][0].id
+        yield from (_decision_row(decision, post, reply) for decision, post, reply in rows)
+        session.expunge_all()
+
+
+EXPORT_PAGE = 2000
+
+
+def _decision_row(decision: Decision, post: Post, reply: Optional[OutboxReply]) -> dict[str, Any]:
+    created = as_utc(post.created_at)
+    return {
+        "decision_id": decision.id, "decided_at": as_utc(decision.created_at).isoformat(), "post_id": post.id,
+        "platform": post.platform, "external_id": post.external_id, "post_url": post.url or "",
+        "author": post.author_handle, "language": post.language or "", "post_created_at": created.isoformat(),
+        "action": decision.action, "actor": decision.actor, "final_text": decision.final_text or "",
+        "reason": decision.reason or "", "escalate_to": decision.escalate_to or "",
+        "findings": " ".join(str(f.get("code", "")) for f in decision.findings or []),
+        "override_reason": decision.override_reason or "",
+        "answer_minutes": round((as_utc(decision.created_at) - created).total_seconds() / 60, 1),
+        "outbox_state": reply.state if reply else "", "sent_at": as_utc(reply.sent_at).isoformat() if reply and reply.sent_at else "",
+        "external_reply_id": (reply.external_reply_id or "") if reply else "",
+    }
 
 
 def _cell(value: Any) -> str:

@@ -18,8 +18,9 @@ from monitor import assess, collect, decisions, drafts, outbox, privacy, queue, 
 from monitor.db import Database
 from monitor.decisions import Actor
 from monitor.drafting.base import SafetyContext
-from monitor.errors import Conflict
+from monitor.errors import Conflict, NeedsSecondApprover
 from monitor.settings import SecretStore, Settings, SettingsError
+from monitor.queue import THREAD_PAGE, QueueFilter
 from monitor.sla import due_for
 
 log = logging.getLogger(__name__)
@@ -167,9 +168,14 @@ class Monitor:
         with self.db.session() as session:
             return queue.list_queue(session, filters)
 
-    def show(self, post_id: int) -> queue.PostDetail:
+    def queue_count(self, filters: QueueFilter = QueueFilter()) -> int:
         with self.db.session() as session:
-            return queue.show_post(session, post_id)
+            return queue.count_queue(session, filters)
+
+    def show(self, post_id: int, *, thread_after: Optional[int] = None,
+             thread_limit: int = THREAD_PAGE) -> queue.PostDetail:
+        with self.db.session() as session:
+            return queue.show_post(session, post_id, thread_after=thread_after, thread_limit=thread_limit)
 
     def safety_context(self, post: Post) -> SafetyContext:
         return SafetyContext(post_text=post.text, post_language=post.language, platform=post.platform,
@@ -190,10 +196,19 @@ class Monitor:
 
     def approve(self, post_id: int, actor: Actor, *, text: Optional[str] = None, draft_id: Optional[int] = None,
                 override_reason: Optional[str] = None) -> decisions.Decision:
-        with self.db.session() as session:
-            post = decisions.get_post(session, post_id)
-            return decisions.approve(session, post_id, actor, self.safety, self.safety_context(post), text=text,
-                                     draft_id=draft_id, override_reason=override_reason)
+        try:
+            with self.db.session() as session:
+                post = decisions.get_post(session, post_id)
+                return decisions.approve(session, post_id, actor, self.safety, self.safety_context(post), text=text,
+                                         draft_id=draft_id, override_reason=override_reason,
+                                         four_eyes=self.settings.approval.four_eyes)
+        except NeedsSecondApprover as refused:
+            with self.db.session() as session:   # the refusal rolled back; keep the text and the request
+                post = decisions.get_post(session, post_id)
+                refused.draft_id = decisions.request_second_approver(session, post_id, actor, text, refused,
+                                                                     self.safety, self.safety_context(post))
+            refused.args = (refused.describe(),)
+            raise
 
     def reject(self, post_id: int, actor: Actor, reason: str) -> decisions.Decision:
         with self.db.session() as session:
@@ -232,11 +247,12 @@ class Monitor:
         return outbox.send_approved(self.db, self.connector_for_post, self.worker_id, limit=limit)
 
     def outbox(self, states: tuple[str, ...] = (), *, limit: Optional[int] = None,
-               newest_first: bool = False) -> list[dict[str, Any]]:
-        return [queue._plain(row) for row in outbox.list_outbox(self.db, states, limit=limit, newest_first=newest_first)]
+               newest_first: bool = False, after: Optional[int] = None) -> list[dict[str, Any]]:
+        return [queue._plain(row) for row in outbox.list_outbox(self.db, states, limit=limit, newest_first=newest_first,
+                                                                after=after)]
 
-    def outbox_counts(self) -> dict[str, int]:
-        return outbox.count_by_state(self.db)
+    def outbox_counts(self, states: tuple[str, ...] = ()) -> dict[str, int]:
+        return outbox.count_by_state(self.db, states)
 
     def retry_reply(self, outbox_id: int, actor: Actor) -> None:
         actor.require(Role.approver, Role.admin)
@@ -244,11 +260,11 @@ class Monitor:
 
     def resolve_reply(self, outbox_id: int, actor: Actor, reply_id: str) -> None:
         actor.require(Role.approver, Role.admin)
-        outbox.resolve_posted(self.db, outbox_id, actor.name, reply_id)
+        outbox.resolve_posted(self.db, outbox_id, actor.name, decisions.limited(reply_id, "reply id", 200) or "")
 
     def cancel_reply(self, outbox_id: int, actor: Actor, reason: str) -> None:
         actor.require(Role.approver, Role.admin)
-        outbox.cancel(self.db, outbox_id, actor.name, reason)
+        outbox.cancel(self.db, outbox_id, actor.name, decisions.limited(reason, "reason") or "")
 
     # ---- privacy (GDPR) ------------------------------------------------------------------------
     def forget(self, platform: str, handle: str, actor: Actor) -> privacy.ErasureReport:

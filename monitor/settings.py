@@ -58,6 +58,13 @@ class RetentionSettings(Section):
     check_every_hours: float = Field(default=24, gt=0, le=24 * 7)
 
 
+class ApprovalSettings(Section):
+    """[approval]: the four-eyes rule. A text with one of these findings cannot be approved over
+    the finding by the person who wrote it; a second approver confirms."""
+
+    four_eyes: list[str] = ["personal_data", "liability", "legal"]
+
+
 class SourceSettings(Section):
     """One polled account/page/subreddit/location. Platform keys are checked by its connector."""
 
@@ -82,6 +89,7 @@ class Settings(Section):
     sla: SlaSettings = SlaSettings()
     web: WebSettings = WebSettings()
     retention: RetentionSettings = RetentionSettings()
+    approval: ApprovalSettings = ApprovalSettings()
     sources: list[SourceSettings] = []
     path: Optional[str] = Field(default=None, exclude=True)  # where these came from (None: defaults)
 

@@ -6,15 +6,15 @@ travel inside the hash, so stronger defaults later re-hash on the next sign-in. 
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from models import Role, User
+from models import Role, User, WebSession, utcnow
 from monitor import audit
 from monitor.errors import Conflict, NotFound
 
@@ -70,9 +70,17 @@ def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.username))))
 
 
+def end_sessions(session: Session, user: User, why: str) -> None:
+    """End every web session of `user` (re-enabling the user later does not revive them)."""
+    session.execute(update(WebSession).where(col(WebSession.user_id) == user.id, col(WebSession.ended_at).is_(None))
+                    .values(ended_at=utcnow(), ended_why=why))
+
+
 def set_active(session: Session, username: str, active: bool, *, actor: str) -> User:
-    """Disable (or enable again) a user; a disabled user's open sessions stop working at once."""
+    """Disable (or enable again) a user; a disabled user's open sessions end at once, for good."""
     user = get_user(session, username)
+    if not active:
+        end_sessions(session, user, "disabled")
     if user.active != active:
         user.active = active
         session.add(user)
@@ -81,11 +89,12 @@ def set_active(session: Session, username: str, active: bool, *, actor: str) -> 
 
 
 def set_password(session: Session, username: str, password: str, *, actor: str) -> User:
-    """A new password; sessions signed in with the old one end (see `session_stamp`)."""
+    """A new password; every session signed in with the old one ends."""
     check_new_password(password)
     user = get_user(session, username)
     user.password_hash = hash_password(password)
     session.add(user)
+    end_sessions(session, user, "password")
     audit.record(session, actor, "user.password", None, username=username)
     return user
 
@@ -106,9 +115,3 @@ def authenticate(session: Session, username: str, password: str) -> Optional[Use
         user.password_hash = hash_password(password)
         session.add(user)
     return user
-
-
-def session_stamp(user: User) -> str:
-    """A short fingerprint of the password hash, kept in the session cookie: changing the
-    password (or re-hashing it) invalidates every session signed in before."""
-    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:16]

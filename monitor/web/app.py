@@ -11,15 +11,17 @@ autoescape on, and the Content-Security-Policy allows scripts and styles from ou
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Iterator, Optional
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -30,12 +32,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from models import OutboxState, PostStatus, User, as_utc, utcnow
 from monitor import assignments, reports, users
 from monitor.outbox import NEEDS_A_PERSON
-from monitor.db import DatabaseError
-from monitor.errors import Conflict, Forbidden, MonitorError, NeedsOverride, NotFound
+from monitor.db import DatabaseError, describe
+from monitor.errors import Conflict, Forbidden, MonitorError, NeedsOverride, NotFound, TooLong
 from monitor.queue import QueueFilter
 from monitor.web import charts
-from monitor.web.auth import (CSRF_FIELD, LoginThrottle, WebUser, csrf_token, csrf_valid, session_key, session_user,
-                              sign_in, sign_out)
+from monitor.web.auth import (CSRF_FIELD, LoginThrottle, WebUser, client_address, csrf_token, csrf_valid, session_key,
+                              session_user, sign_in, sign_out)
+from monitor.web.limits import MAX_BODY_BYTES, BodyLimit
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -45,8 +48,13 @@ OUTBOX_STATES = tuple(state.value for state in OutboxState)
 # Replies the machine could not settle: shown highlighted, with the error, wherever they appear.
 STUCK = (*NEEDS_A_PERSON, OutboxState.uncertain.value)
 OUTBOX_PAGE_ROWS = 300
+QUEUE_PAGE_ROWS = 100
+AUDIT_PAGE_ROWS = 100
+MAX_ID = 2**63 - 1                       # the largest id SQLite and PostgreSQL bigint hold
+RowId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+HSTS = "max-age=31536000; includeSubDomains"   # sent only with [web] secure_cookies (served over HTTPS)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -68,24 +76,30 @@ class QueueView:
     platform: str = ""
     language: str = ""
     flagged: bool = False
+    after: Optional[int] = None          # the page: it starts after this post (keyset)
 
     @classmethod
     def parse(cls, values: dict[str, str]) -> "QueueView":
         status = values.get("status", "open")
         return cls(status=status if status in STATUSES else "open", platform=values.get("platform", "")[:40],
-                   language=values.get("language", "")[:8], flagged=values.get("flagged") in ("1", "on", "true"))
+                   language=values.get("language", "")[:8], flagged=values.get("flagged") in ("1", "on", "true"),
+                   after=parse_id(values.get("after"), "after"))
 
     @classmethod
     def from_query(cls, query: str) -> "QueueView":
         return cls.parse(dict(parse_qsl(query or "", keep_blank_values=False)))
 
-    def filter(self) -> QueueFilter:
-        return QueueFilter(status=None if self.status == "all" else self.status, platform=self.platform or None,
-                           language=self.language or None, flagged_only=self.flagged)
+    def filter(self, **changes: Any) -> QueueFilter:
+        return replace(QueueFilter(status=None if self.status == "all" else self.status, platform=self.platform or None,
+                                   language=self.language or None, flagged_only=self.flagged, limit=QUEUE_PAGE_ROWS,
+                                   after=self.after), **changes)
+
+    def page(self, after: Optional[int]) -> "QueueView":
+        return replace(self, after=after)
 
     def query(self, **extra: Any) -> str:
         pairs = {"status": self.status, "platform": self.platform, "language": self.language,
-                 "flagged": "1" if self.flagged else ""}
+                 "flagged": "1" if self.flagged else "", "after": str(self.after) if self.after else ""}
         pairs.update({k: str(v) for k, v in extra.items() if v is not None})
         return urlencode({k: v for k, v in pairs.items() if v and not (k == "status" and v == "open")})
 
@@ -121,6 +135,16 @@ def outbox_link(state: str, outbox_id: int) -> str:
     return OutboxView.parse([*STUCK, state]).url(outbox_id)
 
 
+def parse_id(value: Optional[str], name: str) -> Optional[int]:
+    """A row id from a query string or form: ASCII digits within the database's integer range, or
+    a 400 (never int("²") or an id SQLite cannot bind, which would be a 500)."""
+    if value is None or value == "":
+        return None
+    if len(value) > 19 or not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+        raise HTTPException(400, f"{name} must be a whole number from 1 to {MAX_ID}.")
+    return int(value)
+
+
 def _safe_next(value: Optional[str]) -> str:
     """Only a path on this site (no //host, no scheme) may be a redirect target after sign-in."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -128,11 +152,20 @@ def _safe_next(value: Optional[str]) -> str:
     return "/queue"
 
 
-def _parse_day(value: Optional[str]) -> Optional[date]:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
+FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9999, 12, 30)   # local days that convert to UTC and back
+
+
+def parse_day(value: Optional[str], name: str) -> Optional[date]:
+    """A YYYY-MM-DD day for a filter, or a 400 (never a 500 for year 1, which no zone can convert)."""
+    if not value:
         return None
+    try:
+        day = date.fromisoformat(value.strip()[:10]) if value.strip().isascii() and len(value.strip()) == 10 else None
+    except ValueError:
+        day = None
+    if day is None or not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(400, f"{name} must be a day written YYYY-MM-DD between {FIRST_DAY} and {LAST_DAY}.")
+    return day
 
 
 def create_app(monitor: Any) -> FastAPI:
@@ -142,6 +175,7 @@ def create_app(monitor: Any) -> FastAPI:
     app = FastAPI(title="Reply monitor", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.monitor = monitor
     throttle = LoginThrottle()
+    app.state.throttle = throttle
 
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                      trim_blocks=True, lstrip_blocks=True)
@@ -190,14 +224,12 @@ def create_app(monitor: Any) -> FastAPI:
         request.session["flash"] = [*request.session.get("flash", []), [kind, message]][-5:]
 
     def current_user(request: Request) -> WebUser:
-        uid = request.session.get("uid")
-        if not isinstance(uid, int):
+        if not request.session.get("sid"):
             raise SignInRequired()
         with monitor.db.session() as session:
-            row = session.get(User, uid)
-            user = session_user(request, row)
+            user = session_user(session, request)
         if user is None:
-            sign_out(request)
+            sign_out(None, request)
             raise SignInRequired()
         return user
 
@@ -213,10 +245,12 @@ def create_app(monitor: Any) -> FastAPI:
 
     protected = [Depends(check_csrf)]
 
+    headers = {**SECURITY_HEADERS, **({"Strict-Transport-Security": HSTS} if settings.web.secure_cookies else {})}
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
@@ -226,6 +260,7 @@ def create_app(monitor: Any) -> FastAPI:
                        session_cookie="monitor_session", max_age=settings.web.session_hours * 3600,
                        same_site="lax", https_only=settings.web.secure_cookies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, headers=headers)
 
     def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
         user = None
@@ -258,8 +293,16 @@ def create_app(monitor: Any) -> FastAPI:
 
     @app.exception_handler(MonitorError)
     async def _monitor_error(request: Request, exc: MonitorError) -> Response:
-        status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) else 409
+        status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) \
+            else 400 if isinstance(exc, TooLong) else 409
         return error_page(request, status, str(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        """The last line: a plain page with the security headers, never a traceback (logged here)."""
+        log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
+        return PlainTextResponse("Something went wrong on our side; nothing was changed by this request.",
+                                 status_code=500, headers={**headers, "Cache-Control": "no-store"})
 
     @app.exception_handler(DatabaseError)
     async def _database_error(request: Request, exc: DatabaseError) -> Response:
@@ -282,20 +325,24 @@ def create_app(monitor: Any) -> FastAPI:
     def login(request: Request, username: str = Form(""), password: str = Form(""),
               next: str = Form("/queue")) -> Response:
         username = username.strip()[:64]
-        keys = (f"user:{username.lower()}",)
-        if throttle.blocked(*keys):
+        address_key, name_key = throttle.keys(client_address(request), username)
+        with monitor.db.session() as session:
+            wait = throttle.wait_seconds(session, address_key, name_key)
+        if wait > 0:
             return page(request, "login.html", {"user": None, "next": _safe_next(next), "username": username,
-                                                "error": "Too many failed attempts; wait a few minutes."},
+                                                "error": f"Too many failed sign-ins; try again in {math.ceil(wait)} s."},
                         status_code=429)
         with monitor.db.session() as session:
-            user = users.authenticate(session, username, password)
+            user = users.authenticate(session, username, password[:users.MAX_PASSWORD + 1])
+            if user is None:
+                throttle.failed(session, address_key, name_key)
+            else:
+                throttle.succeeded(session, name_key)
+                sign_in(session, request, user, settings.web.session_hours)
         if user is None:
-            throttle.failed(*keys)
             return page(request, "login.html", {"user": None, "next": _safe_next(next), "username": username,
                                                 "error": "Wrong user name or password (or the user is disabled)."},
                         status_code=401)
-        throttle.succeeded(*keys)
-        sign_in(request, user)
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.post("/logout", dependencies=protected)
@@ -306,32 +353,23 @@ def create_app(monitor: Any) -> FastAPI:
                 monitor.release(held, current_user(request).actor)
         except (SignInRequired, MonitorError):
             pass
-        sign_out(request)
+        with monitor.db.session() as session:
+            sign_out(session, request)
         return RedirectResponse("/login", status_code=303)
 
     # ---- the queue screen ------------------------------------------------------------------------
     def queue_page(request: Request, user: WebUser, view: QueueView, post_id: Optional[int], *,
                    status_code: int = 200, error: Optional[str] = None, reply_text: Optional[str] = None,
-                   override_findings: Optional[list[dict[str, Any]]] = None, claim: bool = False) -> HTMLResponse:
+                   override_findings: Optional[list[dict[str, Any]]] = None) -> HTMLResponse:
+        """One page of the queue and the selected post. Looking never locks a post: a person
+        takes it with "Assign to me", and saving an edit holds it (see `propose`)."""
         items = monitor.queue(view.filter())
+        total = monitor.queue_count(view.filter())
         lock_holder, lock_until, holding_until = None, None, None
         if post_id is None and items:
             free = [i for i in items if not i.claimed_by or i.claimed_by == user.name]
             post_id = (free or items)[0].id
         detail = monitor.show(post_id) if post_id is not None else None
-        if detail is not None and detail.post["status"] in (PostStatus.open, PostStatus.escalated) and claim:
-            held = request.session.get("holding")
-            if isinstance(held, int) and held != post_id:
-                try:
-                    monitor.release(held, user.actor)
-                except NotFound:
-                    pass
-            try:
-                monitor.claim(post_id, user.actor, settings.web.lock_minutes)
-                request.session["holding"] = post_id
-            except Conflict:
-                pass
-            detail = monitor.show(post_id)
         if detail is not None:
             post = detail.post
             until = datetime.fromisoformat(post["claimed_until"]) if post.get("claimed_until") else None
@@ -345,14 +383,17 @@ def create_app(monitor: Any) -> FastAPI:
         blocking = [f for f in findings if f.get("severity", "block") == "block"]
         position = next((i for i, item in enumerate(items) if detail and item.id == detail.post["id"]), None)
         context = {
-            "user": user, "view": view, "items": items, "detail": detail, "error": error,
+            "user": user, "view": view, "items": items, "total": total, "detail": detail, "error": error,
+            "next_page": view.page(items[-1].id) if len(items) == QUEUE_PAGE_ROWS else None,
+            "first_page": view.page(None) if view.after else None,
             "reply_text": reply_text if reply_text is not None else (draft or {}).get("text", ""),
             "findings": findings, "blocking": blocking, "needs_override": override_findings is not None,
             "lock_holder": lock_holder, "lock_until": lock_until, "holding_until": holding_until,
             "decidable": bool(detail and detail.post["status"] in (PostStatus.open, PostStatus.escalated)),
             "position": position, "platforms": sorted({s.platform for s in settings.sources}),
-            "needing_a_person": sum(monitor.outbox_counts().get(state, 0) for state in NEEDS_A_PERSON),
+            "needing_a_person": sum(monitor.outbox_counts(NEEDS_A_PERSON).values()),
             "needing_a_person_url": OutboxView(NEEDS_A_PERSON).url(),
+            "four_eyes": settings.approval.four_eyes,
         }
         return page(request, "queue.html", context, status_code=status_code)
 
@@ -360,17 +401,18 @@ def create_app(monitor: Any) -> FastAPI:
     def queue_screen(request: Request, post: Optional[str] = None,
                      user: WebUser = Depends(current_user)) -> HTMLResponse:
         view = QueueView.parse(dict(request.query_params))
-        post_id = int(post) if post and post.isdigit() else None
-        return queue_page(request, user, view, post_id, claim=True)
+        return queue_page(request, user, view, parse_id(post, "post"))
 
     def next_url(view: QueueView, post_id: int) -> str:
-        """Where to go after deciding `post_id`: the item after it in the same list (or before it)."""
-        ids = [item.id for item in monitor.queue(view.filter())]
-        if post_id in ids:
-            at = ids.index(post_id)
-            rest = ids[at + 1:] + list(reversed(ids[:at]))
-            return view.url(rest[0] if rest else None)
-        return view.url(ids[0] if ids else None)
+        """Where to go after deciding `post_id`: the post that followed it in the same list (the
+        first of the list when it was the last)."""
+        try:
+            following = monitor.queue(view.filter(after=post_id, limit=1))
+        except NotFound:
+            following = []
+        if not following:
+            following = monitor.queue(view.filter(after=None, limit=1))
+        return view.url(following[0].id if following else None)
 
     def act(request: Request, user: WebUser, post_id: int, q: str, action, done: str,
             reply_text: Optional[str] = None, stay: bool = False) -> Response:
@@ -383,13 +425,15 @@ def create_app(monitor: Any) -> FastAPI:
                               override_findings=exc.findings)
         except Forbidden as exc:
             return queue_page(request, user, view, post_id, status_code=403, error=str(exc), reply_text=reply_text)
+        except TooLong as exc:
+            return queue_page(request, user, view, post_id, status_code=400, error=str(exc), reply_text=reply_text)
         except Conflict as exc:
             return queue_page(request, user, view, post_id, status_code=409, error=str(exc), reply_text=reply_text)
         flash(request, "ok", done)
         return RedirectResponse(target, status_code=303)
 
     @app.post("/posts/{post_id}/approve", dependencies=protected)
-    def approve(request: Request, post_id: int, text: str = Form(""), override_reason: str = Form(""),
+    def approve(request: Request, post_id: RowId, text: str = Form(""), override_reason: str = Form(""),
                 q: str = Form(""), user: WebUser = Depends(current_user)) -> Response:
         # The text the person saw (or edited) is what is approved: never "whatever the newest draft is".
         return act(request, user, post_id, q,
@@ -397,27 +441,31 @@ def create_app(monitor: Any) -> FastAPI:
                    f"Approved the reply to post {post_id}; it goes out with the next posting run.", reply_text=text)
 
     @app.post("/posts/{post_id}/propose", dependencies=protected)
-    def propose(request: Request, post_id: int, text: str = Form(""), q: str = Form(""),
+    def propose(request: Request, post_id: RowId, text: str = Form(""), q: str = Form(""),
                 user: WebUser = Depends(current_user)) -> Response:
-        return act(request, user, post_id, q, lambda: monitor.propose(post_id, user.actor, text),
+        def save() -> None:
+            monitor.propose(post_id, user.actor, text)
+            monitor.claim(post_id, user.actor, settings.web.lock_minutes)   # editing holds the post
+            request.session["holding"] = post_id
+        return act(request, user, post_id, q, save,
                    f"Saved your edit as the draft for post {post_id}; an approver decides.", reply_text=text,
                    stay=True)
 
     @app.post("/posts/{post_id}/reject", dependencies=protected)
-    def reject(request: Request, post_id: int, reason: str = Form(""), q: str = Form(""),
+    def reject(request: Request, post_id: RowId, reason: str = Form(""), q: str = Form(""),
                user: WebUser = Depends(current_user)) -> Response:
         return act(request, user, post_id, q, lambda: monitor.reject(post_id, user.actor, reason),
                    f"Rejected the draft for post {post_id}.")
 
     @app.post("/posts/{post_id}/escalate", dependencies=protected)
-    def escalate(request: Request, post_id: int, to: str = Form("legal"), reason: str = Form(""),
+    def escalate(request: Request, post_id: RowId, to: str = Form("legal"), reason: str = Form(""),
                  q: str = Form(""), user: WebUser = Depends(current_user)) -> Response:
         return act(request, user, post_id, q,
-                   lambda: monitor.escalate(post_id, user.actor, to[:60], reason.strip() or None),
-                   f"Escalated post {post_id} to {to[:60]}.")
+                   lambda: monitor.escalate(post_id, user.actor, to, reason.strip() or None),
+                   f"Escalated post {post_id} to {to.strip()[:60]}.")
 
     @app.post("/posts/{post_id}/assign", dependencies=protected)
-    def assign(request: Request, post_id: int, q: str = Form(""),
+    def assign(request: Request, post_id: RowId, q: str = Form(""),
                user: WebUser = Depends(current_user)) -> Response:
         def take() -> None:
             with monitor.db.session() as session:
@@ -426,26 +474,30 @@ def create_app(monitor: Any) -> FastAPI:
         return act(request, user, post_id, q, take, f"Post {post_id} is yours.", stay=True)
 
     @app.post("/posts/{post_id}/release", dependencies=protected)
-    def release(request: Request, post_id: int, q: str = Form(""),
+    def release(request: Request, post_id: RowId, q: str = Form(""),
                 user: WebUser = Depends(current_user)) -> Response:
         return act(request, user, post_id, q, lambda: monitor.release(post_id, user.actor),
                    f"Released post {post_id} for colleagues.", stay=True)
 
     # ---- the outbox: approved replies, and what a person does with a stuck one ----------------------
     def outbox_page(request: Request, user: WebUser, view: OutboxView, *, status_code: int = 200,
-                    error: Optional[str] = None, error_id: Optional[int] = None) -> HTMLResponse:
+                    error: Optional[str] = None, error_id: Optional[int] = None,
+                    after: Optional[int] = None) -> HTMLResponse:
         known = monitor.outbox_counts()
         counts = {state: known.get(state, 0) for state in OUTBOX_STATES}
-        shown = monitor.outbox(view.states, limit=OUTBOX_PAGE_ROWS, newest_first=True)
+        shown = monitor.outbox(view.states, limit=OUTBOX_PAGE_ROWS, newest_first=True, after=after)
         total = sum(counts[state] for state in view.states) if view.states else sum(counts.values())
         return page(request, "outbox.html", {
             "user": user, "view": view, "rows": shown, "total": total, "counts": counts, "error": error,
             "error_id": error_id, "needs_a_person_view": OutboxView(NEEDS_A_PERSON),
-            "stuck_view": OutboxView(STUCK)}, status_code=status_code)
+            "stuck_view": OutboxView(STUCK), "after": after,
+            "next_page": view.url() + ("&" if view.states else "?") + f"after={shown[-1]['id']}"
+            if len(shown) == OUTBOX_PAGE_ROWS else None}, status_code=status_code)
 
     @app.get("/outbox")
     def outbox_screen(request: Request, user: WebUser = Depends(current_user)) -> HTMLResponse:
-        return outbox_page(request, user, OutboxView.parse(request.query_params.getlist("state")))
+        return outbox_page(request, user, OutboxView.parse(request.query_params.getlist("state")),
+                           after=parse_id(request.query_params.get("after"), "after"))
 
     def settle(request: Request, user: WebUser, outbox_id: int, q: str, action, done: str) -> Response:
         """Run one person's action on a stuck reply; a refusal re-renders the outbox with the reason."""
@@ -454,28 +506,30 @@ def create_app(monitor: Any) -> FastAPI:
             action()
         except Forbidden as exc:
             return outbox_page(request, user, view, status_code=403, error=str(exc), error_id=outbox_id)
+        except TooLong as exc:
+            return outbox_page(request, user, view, status_code=400, error=str(exc), error_id=outbox_id)
         except Conflict as exc:
             return outbox_page(request, user, view, status_code=409, error=str(exc), error_id=outbox_id)
         flash(request, "ok", done)
         return RedirectResponse(view.url(outbox_id), status_code=303)
 
     @app.post("/outbox/{outbox_id}/retry", dependencies=protected)
-    def outbox_retry(request: Request, outbox_id: int, q: str = Form(""),
+    def outbox_retry(request: Request, outbox_id: RowId, q: str = Form(""),
                      user: WebUser = Depends(current_user)) -> Response:
         return settle(request, user, outbox_id, q, lambda: monitor.retry_reply(outbox_id, user.actor),
                       f"Reply {outbox_id} will be sent again by the next posting run.")
 
     @app.post("/outbox/{outbox_id}/resolve", dependencies=protected)
-    def outbox_resolve(request: Request, outbox_id: int, reply_id: str = Form(""), q: str = Form(""),
+    def outbox_resolve(request: Request, outbox_id: RowId, reply_id: str = Form(""), q: str = Form(""),
                        user: WebUser = Depends(current_user)) -> Response:
-        reply_id = reply_id.strip()[:200]
+        reply_id = reply_id.strip()
         return settle(request, user, outbox_id, q, lambda: monitor.resolve_reply(outbox_id, user.actor, reply_id),
                       f"Reply {outbox_id} is recorded as posted ({reply_id}); it is never sent again.")
 
     @app.post("/outbox/{outbox_id}/cancel", dependencies=protected)
-    def outbox_cancel(request: Request, outbox_id: int, reason: str = Form(""), q: str = Form(""),
+    def outbox_cancel(request: Request, outbox_id: RowId, reason: str = Form(""), q: str = Form(""),
                       user: WebUser = Depends(current_user)) -> Response:
-        return settle(request, user, outbox_id, q, lambda: monitor.cancel_reply(outbox_id, user.actor, reason[:500]),
+        return settle(request, user, outbox_id, q, lambda: monitor.cancel_reply(outbox_id, user.actor, reason),
                       f"Reply {outbox_id} is withdrawn; its post is open again for a new decision.")
 
     # ---- dashboard, sources, audit, users ---------------------------------------------------------
@@ -495,12 +549,15 @@ def create_app(monitor: Any) -> FastAPI:
     @app.get("/decisions.csv")
     def decisions_csv(request: Request, since: Optional[str] = None, until: Optional[str] = None,
                       user: WebUser = Depends(current_user)) -> StreamingResponse:
-        start, end = _parse_day(since), _parse_day(until)
-        with monitor.db.session() as session:
-            rows = list(reports.decision_rows(session, reports.day_start_utc(start, zone) if start else None,
-                                              reports.day_start_utc(end + timedelta(days=1), zone) if end else None))
+        start, end = parse_day(since, "since"), parse_day(until, "until")
+        begin = reports.day_start_utc(start, zone) if start else None
+        finish = reports.day_start_utc(end + timedelta(days=1), zone) if end else None
+
+        def rows() -> Iterator[dict[str, Any]]:
+            with monitor.db.session() as session:   # read while streaming: the export is never held whole
+                yield from reports.decision_rows(session, begin, finish)
         name = f"decisions-{utcnow():%Y%m%d-%H%M}.csv"
-        return StreamingResponse(reports.to_csv(rows), media_type="text/csv; charset=utf-8",
+        return StreamingResponse(reports.to_csv(rows()), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @app.get("/sources")
@@ -509,25 +566,33 @@ def create_app(monitor: Any) -> FastAPI:
 
     @app.get("/audit")
     def audit(request: Request, actor: str = "", action: str = "", post_id: str = "", date_from: str = "",
-              date_to: str = "", page_number: str = "1", user: WebUser = Depends(current_user)) -> HTMLResponse:
-        size = 100
-        number = int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
-        start, end = _parse_day(date_from), _parse_day(date_to)
-        problems = [name for name, raw, parsed in (("from", date_from, start), ("to", date_to, end)) if raw and not parsed]
-        if post_id and not post_id.strip().isdigit():
-            problems.append("post id")
+              date_to: str = "", before: str = "", page_number: str = "", user: WebUser = Depends(current_user)) -> HTMLResponse:
+        """Newest first, `AUDIT_PAGE_ROWS` at a time; "older" pages start before the last id shown."""
+        size = AUDIT_PAGE_ROWS
+        parse_id(page_number, "page_number")   # the old offset pages: links may still carry one (ignored)
+        actor, action, post_id = actor.strip()[:64], action.strip()[:64], post_id.strip()[:40]
+        problems: list[str] = []
+
+        def typed(parse, value: str, name: str) -> Any:
+            """What a person typed into the filter form: unreadable is ignored, and said so."""
+            try:
+                return parse(value, name)
+            except HTTPException:
+                problems.append(name)
+                return None
+        start, end = typed(parse_day, date_from, "from"), typed(parse_day, date_to, "to")
         filters = reports.AuditFilter(
-            actor=actor.strip() or None, action=action.strip() or None,
-            post_id=int(post_id) if post_id.strip().isdigit() else None,
+            actor=actor or None, action=action or None, post_id=typed(parse_id, post_id, "post id"),
             since=reports.day_start_utc(start, zone) if start else None,
             until=reports.day_start_utc(end + timedelta(days=1), zone) if end else None,
-            limit=size + 1, offset=(number - 1) * size)
+            limit=size + 1, before=parse_id(before, "before"))
         with monitor.db.session() as session:
             events = reports.audit_log(session, filters)
             actors, actions = reports.audit_vocabulary(session)
         query = {"actor": actor, "action": action, "post_id": post_id, "date_from": date_from, "date_to": date_to}
         return page(request, "audit.html", {
-            "user": user, "events": events[:size], "more": len(events) > size, "number": number, "filters": query,
+            "user": user, "events": events[:size], "more": len(events) > size, "before": filters.before,
+            "older": events[size - 1]["id"] if len(events) > size else None, "filters": query,
             "actors": actors, "actions": actions, "problems": problems,
             "query": urlencode({k: v for k, v in query.items() if v})})
 
@@ -560,6 +625,7 @@ def create_app(monitor: Any) -> FastAPI:
     def settings_page(request: Request, user: WebUser = Depends(admin_user)) -> HTMLResponse:
         # Settings hold no secrets (settings.toml refuses them); secrets are shown only as set / not set.
         sections = settings.model_dump(mode="json", exclude={"sources", "path"})
+        sections["app"]["database_url"] = describe(settings.app.database_url)   # never a password on a page
         secret_names = {"web.secret_key": bool(monitor.secrets.get("web", "secret_key"))}
         return page(request, "settings.html", {"user": user, "sections": sections, "sources": settings.sources,
                                                "path": settings.path, "secret_names": secret_names})

@@ -1,9 +1,15 @@
 """Who is signed in, and proof that a form came from our own page.
 
-Sessions live in a signed cookie (itsdangerous, through Starlette's SessionMiddleware):
-HttpOnly, SameSite=Lax, Secure when `[web] secure_cookies`. The cookie holds the user id, a
-fingerprint of the password hash (a changed password ends old sessions) and the CSRF token;
-every request reloads the user, so a disabled user is out at once.
+Sessions are rows of `websession`; the signed cookie (itsdangerous, through Starlette's
+SessionMiddleware: HttpOnly, SameSite=Lax, Secure when `[web] secure_cookies`) carries only the
+session's random token and the CSRF token. Every request reads the row and the user, so
+signing out, disabling the user and a password change end a session at once (an old cookie is
+worth nothing), and `[web] session_hours` after sign-in it ends however often it is used. Each
+sign-in makes a new token.
+
+Failed sign-ins are throttled in the database (`LoginThrottle`), per client address and per user
+name, by a delay that doubles with each failure: a guesser is slowed without a lock-out of the
+real person, whose wait for their name is capped at `NAME_DELAY_CAP`.
 
 The signing key comes from the secret `web.secret_key` (environment or secrets file); when it
 is absent it is generated once and kept in a file readable only by its owner, beside the
@@ -11,23 +17,25 @@ database: never in settings.toml.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
 import secrets
-import threading
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Optional
 
 from fastapi import Request
+from sqlalchemy import update
 from sqlalchemy.engine import make_url
+from sqlmodel import Session, col, select
 
-from models import Role, User
+from models import Role, User, WebSession, as_utc, utcnow
+from models import LoginThrottle as LoginThrottleRow
 from monitor.decisions import Actor
 from monitor.settings import SecretStore, Settings, SettingsError
-from monitor.users import session_stamp
 
 log = logging.getLogger(__name__)
 MIN_KEY_CHARS = 32
@@ -105,27 +113,55 @@ class WebUser:
         return self.role == Role.admin
 
 
-def sign_in(request: Request, user: User) -> None:
-    """A fresh session (a new CSRF token too: nothing from before sign-in is carried over)."""
+def _token_id(token: str) -> str:
+    """The row id of a session token: its SHA-256, so the table alone cannot sign anyone in."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def sign_in(db_session: Session, request: Request, user: User, hours: int) -> None:
+    """A fresh session row and cookie (a new CSRF token too: nothing from before is carried over)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db_session.add(WebSession(id=_token_id(token), user_id=user.id, created_at=now, expires_at=now + timedelta(hours=hours),
+                              address=client_address(request)))
     request.session.clear()
-    request.session.update({"uid": user.id, "stamp": session_stamp(user), "csrf": secrets.token_urlsafe(32),
-                            "at": int(time.time())})
+    request.session.update({"sid": token, "csrf": secrets.token_urlsafe(32)})
 
 
-def sign_out(request: Request) -> None:
+def sign_out(db_session: Optional[Session], request: Request, why: str = "sign_out") -> None:
+    token = request.session.get("sid")
+    if db_session is not None and isinstance(token, str):
+        db_session.execute(update(WebSession).where(col(WebSession.id) == _token_id(token),
+                                                    col(WebSession.ended_at).is_(None))
+                           .values(ended_at=utcnow(), ended_why=why))
     request.session.clear()
 
 
-def session_user(request: Request, user: Optional[User]) -> Optional[WebUser]:
-    """The WebUser for the session's user row, or None when it is gone, disabled or re-keyed."""
-    if user is None or not user.active or not hmac.compare_digest(str(request.session.get("stamp", "")),
-                                                                  session_stamp(user)):
+def session_user(db_session: Session, request: Request) -> Optional[WebUser]:
+    """The signed-in WebUser, or None when the session is unknown, ended, past its lifetime, or
+    its user is gone or disabled."""
+    token = request.session.get("sid")
+    if not isinstance(token, str) or len(token) > 100:
+        return None
+    row = db_session.get(WebSession, _token_id(token))
+    if row is None or row.ended_at is not None:
+        return None
+    if as_utc(row.expires_at) <= utcnow():
+        row.ended_at, row.ended_why = utcnow(), "expired"
+        db_session.add(row)
+        return None
+    user = db_session.get(User, row.user_id)
+    if user is None or not user.active:
         return None
     try:
         role = Role(user.role)
     except ValueError:
         return None
     return WebUser(id=user.id, name=user.username, role=role)
+
+
+def client_address(request: Request) -> str:
+    return (request.client.host if request.client else "unknown")[:100]
 
 
 # ---- CSRF -------------------------------------------------------------------------------------
@@ -151,34 +187,51 @@ async def csrf_valid(request: Request) -> bool:
 
 
 # ---- sign-in throttle ---------------------------------------------------------------------------
+FREE_FAILURES = 3                 # failures per key before any delay
+FIRST_DELAY = 1.0                 # seconds after the first failure past the free ones; doubles each time
+NAME_DELAY_CAP = 30.0             # a user name waits at most this long: its owner is never locked out
+ADDRESS_DELAY_CAP = 15 * 60.0     # one address guessing many names waits up to this long
+FORGET_AFTER = timedelta(hours=1)  # a key with no failure for this long starts again from zero
+
+
 class LoginThrottle:
-    """At most `attempts` failed sign-ins per user name (and per client address) in `window`
-    seconds; bounded memory. Argon2 already makes each guess slow; this makes guessing slower."""
+    """Failed sign-ins per key ("addr:10.0.0.7", "name:anna"), kept in the database so that a
+    restart does not reset them. Past `FREE_FAILURES` each failure doubles the wait before that
+    key's next attempt is even checked (a 429 with the wait). Argon2 already makes each guess
+    slow; this makes guessing many slower."""
 
-    def __init__(self, attempts: int = 5, window: float = 300.0, capacity: int = 10_000):
-        self.attempts, self.window, self.capacity = attempts, window, capacity
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, clock=utcnow):
+        self.clock = clock
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        return [t for t in self._failures.get(key, []) if now - t < self.window]
+    @staticmethod
+    def keys(address: str, username: str) -> tuple[str, str]:
+        return f"addr:{address}"[:200], f"name:{username.lower()}"[:200]
 
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(key, now)) >= self.attempts for key in keys)
+    def wait_seconds(self, session: Session, *keys: str) -> float:
+        now = self.clock()
+        waits = [(as_utc(row.next_attempt_at) - now).total_seconds()
+                 for row in session.exec(select(LoginThrottleRow).where(col(LoginThrottleRow.key).in_(keys)))
+                 if row.next_attempt_at is not None]
+        return max([0.0, *waits])
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) >= self.capacity:
-                self._failures = {k: v for k, v in self._failures.items() if self._recent(k, now)}
-                if len(self._failures) >= self.capacity:
-                    self._failures.clear()
-            for key in keys:
-                self._failures[key] = self._recent(key, now) + [now]
+    def failed(self, session: Session, *keys: str) -> None:
+        now = self.clock()
+        for key in keys:
+            row = session.get(LoginThrottleRow, key)
+            if row is None:
+                row = LoginThrottleRow(key=key, failures=0, last_failure_at=now)
+            elif as_utc(row.last_failure_at) < now - FORGET_AFTER:
+                row.failures = 0
+            row.failures += 1
+            row.last_failure_at = now
+            over = row.failures - FREE_FAILURES
+            cap = NAME_DELAY_CAP if key.startswith("name:") else ADDRESS_DELAY_CAP
+            row.next_attempt_at = now + timedelta(seconds=min(cap, FIRST_DELAY * 2 ** (over - 1))) if over > 0 else None
+            session.add(row)
 
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+    def succeeded(self, session: Session, name_key: str) -> None:
+        """The name's own counter ends; the address keeps its count (a guesser with an account of
+        their own cannot wipe it by signing in between guesses)."""
+        row = session.get(LoginThrottleRow, name_key)
+        if row is not None:
+            session.delete(row)

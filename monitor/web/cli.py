@@ -30,9 +30,25 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help="Listen on thi
             if not any(u.active for u in list_users(session)):
                 console.print("[yellow]no users yet:[/yellow] create one with "
                               "[bold]monitor users add NAME --role admin[/bold]")
+        if not is_loopback(host) and not monitor.settings.web.secure_cookies:
+            from monitor.cli import errors
+            errors.print(f"[bold red]WARNING: serving on {escape(host)} (beyond this machine) without [web] "
+                         "secure_cookies = true.[/bold red] Session cookies and passwords travel in clear text "
+                         "unless an HTTPS proxy is in front; put one there and set secure_cookies = true.")
         console.print(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
         uvicorn.run(app, host=host, port=port, log_level=monitor.settings.app.log_level.lower(),
                     server_header=False, **monitor.settings.web.server_options())
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _read_password(password_stdin: bool) -> str:

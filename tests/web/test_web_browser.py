@@ -229,6 +229,8 @@ def test_escalate_with_x(person, live):
 def test_a_colleagues_lock_is_shown_and_holds_the_decision(person, live):
     bob, anna = person("bob"), person("anna")
     open_post(bob, live, "late")
+    bob.click("#assign-button")                 # looking never locks; taking the post does
+    bob.wait_for_selector("#holding-note")
     open_post(anna, live, "late")
     assert "bob is on it" in anna.inner_text("#lock-banner")
     anna.keyboard.press("a")

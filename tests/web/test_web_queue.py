@@ -38,21 +38,25 @@ def test_an_agent_cannot_approve_or_reject_but_can_propose_and_escalate(client_f
     assert decisions_of(monitor, post_id)[-1].escalate_to == "logistics"
 
 
-def test_opening_a_post_shows_a_colleagues_lock_and_holds_decisions(client_for, monitor):
+def test_a_taken_post_shows_a_colleagues_lock_and_holds_decisions(client_for, monitor):
     post_id = monitor.seeded["late"]
     anna, bob = client_for("anna"), client_for("bob")
+    assert "You hold this post" not in open_post(anna, post_id)    # looking never locks
+    assert post_of(monitor, post_id).claimed_by is None
+    assert form_post(anna, post_id, "assign").status_code == 303
     assert "You hold this post" in open_post(anna, post_id)
     assert post_of(monitor, post_id).claimed_by == "anna"
     page = open_post(bob, post_id)
     assert "anna is on it" in page
     # bob's list shows the lock too, and his decision waits
-    assert 'class="lock-badge">anna<' in page
+    assert 'class="lock-badge"><bdi>anna</bdi><' in page
     response = form_post(bob, post_id, "approve", text=draft_text(monitor, post_id))
     assert response.status_code == 409 and "anna is working on post" in response.text
     assert post_of(monitor, post_id).status == "open"
-    # anna moves on to another post: her lock is released for bob
-    open_post(anna, monitor.seeded["damaged"])
+    # anna releases it: bob may take it
+    assert form_post(anna, post_id, "release").status_code == 303
     assert "is on it" not in open_post(bob, post_id)
+    assert form_post(bob, post_id, "assign").status_code == 303
     assert post_of(monitor, post_id).claimed_by == "bob"
 
 
@@ -60,6 +64,7 @@ def test_the_queue_opens_the_first_post_nobody_else_holds(client_for, monitor):
     anna, bob = client_for("anna"), client_for("bob")
     first = anna.get("/queue").text
     held = int(re.search(r'data-post-id="(\d+)"', first).group(1))
+    assert form_post(anna, held, "assign").status_code == 303
     other = int(re.search(r'data-post-id="(\d+)"', bob.get("/queue").text).group(1))
     assert held != other
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from models import Assessment, AuditEvent, Decision, Draft, Post
+from monitor.assess import flag_codes
 from monitor.fakes import FakePlatforms
 from monitor.fakes.demo import demo_secret_env
 from monitor.service import Monitor
@@ -79,6 +80,7 @@ def seed_posts(monitor: Monitor, fake: FakePlatforms) -> dict[str, int]:
                                                    Post.external_id == external_id)).one()
             post.language, post.severity, post.flagged = entry["language"], entry["severity"], entry["flagged"]
             post.analysed_hash = post.content_hash
+            post.flag_codes = flag_codes(entry["flags"])   # what monitor/assess.py copies from an assessment
             assessment = Assessment(post_id=post.id, model_version="seed", language=entry["language"],
                                     sentiment="negative" if entry["flagged"] else "neutral",
                                     flags=entry["flags"], severity=entry["severity"], flagged=entry["flagged"],
