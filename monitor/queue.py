@@ -27,6 +27,11 @@ class QueueFilter:
     flagged_only: bool = False
     limit: int = 50
     after: Optional[int] = None          # keyset paging: the id of the last post of the previous page
+    sort: str = "urgency"                # urgency, age (oldest first) or reach (biggest audience first)
+    search: str = ""                     # words in the text or the author's name (monitor/search.py)
+    tag: Optional[str] = None
+    assigned_to: Optional[str] = None    # a person's name or a team
+    proposals: bool = False              # only posts whose newest draft is a person's proposal
 
 
 @dataclass
@@ -52,6 +57,12 @@ class QueueItem:
     claimed_by: Optional[str]
     outbox_state: Optional[str]
     outbox_error: Optional[str]
+    likes: int = 0
+    assigned_to: Optional[str] = None
+    tags: list[str] = field(default_factory=list)
+    proposed_by: Optional[str] = None
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    strategy_no_reply: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))
@@ -103,10 +114,12 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
     the next page starts, so paging costs the same on page 1 and page 10,000."""
     now = now or utcnow()
     limit = max(1, min(filters.limit, MAX_PAGE_SIZE))
+    if filters.sort in SORTS and filters.sort != "urgency":
+        return _items(session, _sorted_page(session, filters, limit), now)
     anchor = _anchor(session, filters, filters.after, now) if filters.after is not None else None
     keys: list[tuple[float, datetime, int]] = []
     for where, boost, few in _segments(filters, now):
-        query = select(Post.id, Post.severity, Post.created_at).where(*where, *_filter_clauses(filters))
+        query = select(Post.id, Post.severity, Post.created_at).where(*where, *_filter_clauses(filters, session))
         if anchor is not None:
             query = query.where(*_after_clauses(anchor, boost))
         # A few rows (not yet due) are found through (status, due_at) and sorted; `+ 0.0` keeps the
@@ -122,7 +135,7 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
 
 def count_queue(session: Session, filters: QueueFilter) -> int:
     """How many posts match the filters (one COUNT, from the indexes)."""
-    query = select(func.count()).select_from(Post).where(*_filter_clauses(filters))
+    query = select(func.count()).select_from(Post).where(*_filter_clauses(filters, session))
     if filters.status:
         query = query.where(Post.status == filters.status)
     return int(session.exec(query).one())
@@ -150,7 +163,7 @@ def _segments(filters: QueueFilter, now: datetime) -> list[tuple[tuple[Any, ...]
     return [overdue, *not_yet_due, ((Post.status != PostStatus.open.value,), 0.0, False)]
 
 
-def _filter_clauses(filters: QueueFilter) -> list[Any]:
+def _filter_clauses(filters: QueueFilter, session: Session) -> list[Any]:
     clauses: list[Any] = [col(Post.erased_at).is_(None)]     # erased posts (GDPR) are in no queue
     if filters.language:
         clauses.append(Post.language == filters.language)
@@ -160,7 +173,41 @@ def _filter_clauses(filters: QueueFilter) -> list[Any]:
         clauses.append(col(Post.severity) >= filters.min_severity)
     if filters.flagged_only:
         clauses.append(col(Post.flagged).is_(True))
+    if filters.tag:
+        clauses.append(col(Post.tags).contains(f" {filters.tag} "))
+    if filters.assigned_to:
+        clauses.append(Post.assigned_to == filters.assigned_to)
+    if filters.proposals:
+        clauses.append(col(Post.proposed_by).is_not(None))
+    if filters.search.strip():
+        from monitor.search import matching_clause
+        found = matching_clause(session, filters.search)
+        if found is not None:
+            clauses.append(found)
     return clauses
+
+
+SORTS = ("urgency", "age", "reach")
+
+
+def _sorted_page(session: Session, filters: QueueFilter, limit: int) -> list[Post]:
+    """One page sorted by age (oldest first) or reach (biggest audience first), keyset-paged
+    on (created_at, id) or (author_reach desc, id) like the urgency order."""
+    query = select(Post).where(*_filter_clauses(filters, session))
+    if filters.status:
+        query = query.where(Post.status == filters.status)
+    anchor = session.get(Post, filters.after) if filters.after is not None else None
+    if filters.sort == "age":
+        if anchor is not None:
+            query = query.where(or_(col(Post.created_at) > anchor.created_at,
+                                    and_(col(Post.created_at) == anchor.created_at, col(Post.id) > anchor.id)))
+        query = query.order_by(col(Post.created_at), col(Post.id))
+    else:
+        if anchor is not None:
+            query = query.where(or_(col(Post.author_reach) < anchor.author_reach,
+                                    and_(col(Post.author_reach) == anchor.author_reach, col(Post.id) > anchor.id)))
+        query = query.order_by(col(Post.author_reach).desc(), col(Post.id))
+    return list(session.exec(query.limit(limit)))
 
 
 @dataclass(frozen=True)
@@ -209,7 +256,9 @@ def _items(session: Session, posts: list[Post], now: datetime) -> list[QueueItem
             strategy=draft.strategy if draft else "", draft_id=draft.id if draft else None, created_at=post.created_at, due_at=post.due_at,
             overdue=_overdue(post, now), waiting_minutes=int((now - as_utc(post.created_at)).total_seconds() // 60),
             claimed_by=claimed, outbox_state=reply.state if reply else None,
-            outbox_error=reply.last_error if reply else None))
+            outbox_error=reply.last_error if reply else None, likes=post.likes, assigned_to=post.assigned_to,
+            tags=post.tags.split(), proposed_by=post.proposed_by, flags=list(assessment.flags) if assessment else [],
+            strategy_no_reply=bool(draft and draft.strategy == "do_not_reply")))
     return items
 
 

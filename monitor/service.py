@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from connectors import registry
 from connectors.base import CollectedItem, Connector
 from models import Draft, Post, PostStatus, Role, Source, as_utc, utcnow
-from monitor import assess, collect, decisions, drafts, outbox, privacy, queue, stats
+from monitor import assess, collect, decisions, drafts, outbox, privacy, queue, stats, teamwork
 from monitor.db import Database
 from monitor.decisions import Actor
 from monitor.drafting.base import SafetyContext
@@ -154,7 +154,9 @@ class Monitor:
                 assessments = assess.assess_batch(session, self.analyser, posts)
                 report.assessed += len(posts)
                 report.flagged += sum(1 for a in assessments if a.flagged)
-                pairs = [(p, a) for p, a in zip(posts, assessments) if p.status == PostStatus.open]
+                # Escalated posts too: a text changed on the platform gets a fresh draft in its language.
+                pairs = [(p, a) for p, a in zip(posts, assessments)
+                         if p.status in (PostStatus.open, PostStatus.escalated)]
                 if pairs:
                     drafted = drafts.draft_batch(session, self.drafter, pairs)
                     report.drafted += len(drafted)
@@ -241,6 +243,28 @@ class Monitor:
             if post.claimed_by == actor.name:
                 post.claimed_by, post.claimed_until = None, None
                 session.add(post)
+
+    # ---- teamwork: assignment, notes, tags, closing, search ---------------------------------------
+    def assign(self, post_id: int, actor: Actor, to: Optional[str] = None) -> Post:
+        """To me (None or "me"; takes the lock), to a colleague, or to a team such as legal."""
+        with self.db.session() as session:
+            return teamwork.assign(session, post_id, actor, to, self.settings.web.lock_minutes)
+
+    def note(self, post_id: int, actor: Actor, text: str) -> None:
+        with self.db.session() as session:
+            teamwork.note(session, post_id, actor, text)
+
+    def tag(self, post_id: int, actor: Actor, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> list[str]:
+        with self.db.session() as session:
+            return teamwork.tag(session, post_id, actor, add, remove)
+
+    def close_posts(self, post_ids: list[int], actor: Actor, reason: str) -> teamwork.CloseReport:
+        """Close without a reply (spam, praise that needs none); each post on its own."""
+        return teamwork.close(self.db.session, post_ids, actor, reason)
+
+    def search(self, words: str, *, status: Optional[str] = None, limit: int = 50) -> list[queue.QueueItem]:
+        """Posts whose text or author match every word (most urgent first)."""
+        return self.queue(QueueFilter(status=status, search=words, limit=limit))
 
     # ---- posting ------------------------------------------------------------------------------
     def post_approved(self, limit: int = 100) -> outbox.SendReport:
