@@ -77,6 +77,9 @@ class PostDetail:
     decisions: list[dict[str, Any]]
     outbox: Optional[dict[str, Any]]
     events: list[dict[str, Any]] = field(default_factory=list)
+    # What this post answers, oldest first: the shop's own post (when the platform gave its text)
+    # and the comments up the reply chain. Never the unrelated comments of other people.
+    context: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))
@@ -270,6 +273,29 @@ def _latest_by_post(session: Session, model: Any, ids: list[int]) -> dict[int, A
     return {row.post_id: row for row in session.exec(select(model).where(col(model.id).in_(newest)))}
 
 
+CHAIN_DEPTH = 5
+
+
+def reply_chain(session: Session, post: Post) -> list[dict[str, Any]]:
+    """The posts `post` answers, oldest first: its parents (stored posts, up to `CHAIN_DEPTH`), and
+    the shop's own post at the top when the connector passed its text (extra.thread_text)."""
+    chain: list[dict[str, Any]] = []
+    parent_id, seen = post.parent_id, {post.external_id}
+    while parent_id and parent_id not in seen and len(chain) < CHAIN_DEPTH:
+        seen.add(parent_id)
+        parent = session.exec(select(Post).where(Post.platform == post.platform, Post.external_id == parent_id)).first()
+        if parent is None:
+            break
+        chain.append({"who": parent.author_handle, "own": False, "text": parent.text, "created_at": parent.created_at,
+                      "id": parent.id})
+        parent_id = parent.parent_id
+    own = (post.extra or {}).get("thread_text")
+    if own and post.thread_id and post.thread_id != post.external_id:
+        chain.append({"who": "", "own": True, "text": str(own), "created_at": None, "id": None})
+    chain.reverse()
+    return _plain(chain)
+
+
 def show_post(session: Session, post_id: int, *, thread_after: Optional[int] = None,
               thread_limit: int = THREAD_PAGE) -> PostDetail:
     """A post with its context. The thread is paged (oldest first, `thread_after` = the last
@@ -295,6 +321,6 @@ def show_post(session: Session, post_id: int, *, thread_after: Optional[int] = N
     events = list(session.exec(select(AuditEvent).where(AuditEvent.post_id == post_id)
                                .order_by(col(AuditEvent.id).desc()).limit(EVENTS_SHOWN)))
     events.reverse()
-    return PostDetail(post=_row(post), thread=[_row(p) for p in thread], assessment=_row(assessment) if assessment else None,
+    return PostDetail(post=_row(post), context=reply_chain(session, post), thread=[_row(p) for p in thread], assessment=_row(assessment) if assessment else None,
                       draft=_row(draft) if draft else None, decisions=[_row(d) for d in decisions],
                       outbox=_row(reply) if reply else None, events=[_row(e) for e in events])

@@ -93,6 +93,23 @@ class Monitor:
         from monitor.drafting import build_safety_checker
         return build_safety_checker(self.settings)
 
+    @cached_property
+    def translator(self):
+        from monitor.translation import build_translator
+        return build_translator(self.settings)
+
+    def translate(self, text: str, source_language: Optional[str] = None) -> Optional[dict[str, Any]]:
+        """The post in `[translation] target_language` for reading (never stored), or None when no
+        model is configured; a model that fails says so instead of raising."""
+        if self.translator is None:
+            return None
+        try:
+            result = self.translator.translate(text, source_language)
+        except Exception as exc:       # a broken model must not break the post's page
+            log.warning("translation failed: %s", type(exc).__name__)
+            return {"error": f"the translation model could not translate this ({type(exc).__name__})"}
+        return {"text": result.text, "target": result.target_language, "model": result.model}
+
     def connector(self, source_name: str) -> Connector:
         if source_name not in self._connectors:
             source = self.settings.source(source_name)
@@ -195,6 +212,21 @@ class Monitor:
         with self.db.session() as session:
             post = decisions.get_post(session, post_id)
         return [f.as_dict() for f in self.safety.check(text, self.safety_context(post))]
+
+    def check_reply(self, post_id: int, text: str) -> dict[str, Any]:
+        """What the editor shows while a person types: the length as the platform counts it (X
+        weighs URLs and emoji), the limit, and the same findings approval would raise."""
+        with self.db.session() as session:
+            post = decisions.get_post(session, post_id)
+        context = self.safety_context(post)
+        final = decisions.reply_text(text)
+        findings = [f.as_dict() for f in self.safety.check(final, context)]
+        measure = getattr(self.safety, "measure", None)
+        limit_for = getattr(self.safety, "limit_for", None)
+        return {"length": measure(final, post.platform) if measure else len(final),
+                "limit": limit_for(post.platform, context.max_length) if limit_for else context.max_length,
+                "weighted": post.platform == "x", "findings": findings,
+                "blocking": sum(1 for f in findings if f.get("severity", "block") == "block")}
 
     def approve(self, post_id: int, actor: Actor, *, text: Optional[str] = None, draft_id: Optional[int] = None,
                 override_reason: Optional[str] = None) -> decisions.Decision:
