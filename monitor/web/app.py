@@ -396,6 +396,7 @@ def create_app(monitor: Any) -> FastAPI:
         items = monitor.queue(view.filter())
         total = monitor.queue_count(view.filter())
         lock_holder, lock_until, holding_until = None, None, None
+        chosen = post_id is not None          # a phone shows the list until a post is chosen
         if post_id is None and items:
             free = [i for i in items if not i.claimed_by or i.claimed_by == user.name]
             post_id = (free or items)[0].id
@@ -429,7 +430,7 @@ def create_app(monitor: Any) -> FastAPI:
             "no_reply": bool(draft and draft.get("strategy") == "do_not_reply" and not (draft.get("text") or "").strip()),
             "notes": [e for e in detail.events if e["action"] == teamwork.NOTE_ACTION] if detail else [],
             "translation": translation, "translator_configured": monitor.translator is not None,
-            "sorts": SORTS,
+            "sorts": SORTS, "chosen": chosen,
         }
         return page(request, "queue.html", context, status_code=status_code)
 
