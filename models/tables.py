@@ -50,8 +50,8 @@ class Post(SQLModel, table=True):
     # from (status, due_at). The thread and the dashboard's window read theirs.
     __table_args__ = (
         UniqueConstraint("platform", "external_id", name="uq_post_platform_external"),
-        Index("ix_post_queue", "status", text("severity DESC"), "created_at", "id", "due_at"),
-        Index("ix_post_queue_platform", "status", "platform", text("severity DESC"), "created_at", "id", "due_at"),
+        Index("ix_post_queue", "status", text("severity DESC"), "created_at", "id"),
+        Index("ix_post_queue_platform", "status", "platform", text("severity DESC"), "created_at", "id"),
         Index("ix_post_rank", text("severity DESC"), "created_at", "id", "status", "due_at"),
         Index("ix_post_status_due", "status", "due_at"),
         Index("ix_post_thread", "platform", "thread_id", "created_at"),

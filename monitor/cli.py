@@ -210,7 +210,11 @@ def queue_command(status: str = typer.Option("open", help="open, approved, poste
             total = monitor.queue_count(filters)
             print_queue(items, total)
             if len(items) == limit:
-                console.print(f"next page: monitor queue --after {items[-1].id}" + ("" if status == "open" else f" --status {status}"))
+                console.print("next page: " + " ".join(part for part in [
+                    "monitor queue", f"--after {items[-1].id}", f"--limit {limit}" if limit != 50 else "",
+                     f"--status {status}" if status != "open" else "", f"--language {language}" if language else "",
+                     f"--platform {platform}" if platform else "", f"--min-severity {min_severity}" if min_severity else "",
+                     "--flagged" if flagged else ""] if part))
             counts = monitor.outbox_counts()
             stuck = counts.get("failed", 0) + counts.get("needs_person", 0)
             if stuck:

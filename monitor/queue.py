@@ -10,7 +10,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, literal, or_, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+from sqlmodel.sql.sqltypes import UTCDateTime
 from sqlmodel import Session, col, select
 
 from models import Assessment, AuditEvent, Decision, Draft, OutboxReply, Post, PostStatus, as_utc, utcnow
@@ -120,17 +123,20 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
     if filters.sort in SORTS and filters.sort != "urgency":
         return _items(session, _sorted_page(session, filters, limit), now)
     anchor = _anchor(session, filters, filters.after, now) if filters.after is not None else None
-    keys: list[tuple[float, datetime, int]] = []
-    for where, boost, few in _segments(filters, now):
-        query = select(Post.id, Post.severity, Post.created_at).where(*where, *_filter_clauses(filters, session))
+    parts = []
+    for number, (where, boost, few) in enumerate(_segments(filters, now)):
+        query = select(Post.id, Post.severity, Post.created_at, literal(number).label("segment")) \
+            .where(*where, *_filter_clauses(filters, session))
         if anchor is not None:
-            query = query.where(*_after_clauses(anchor, boost))
+            query = query.where(*_after_clauses(anchor, boost, few))
         # A few rows (not yet due) are found through (status, due_at) and sorted; `+ 0.0` keeps the
         # planner from walking the whole severity index to find them.
         severity = col(Post.severity) + 0.0 if few else col(Post.severity)
-        query = query.order_by(severity.desc(), col(Post.created_at), col(Post.id)).limit(limit)
-        keys += [(severity + boost, as_utc(created), post_id) for post_id, severity, created in session.exec(query)]
-    keys.sort(key=lambda key: (-key[0], key[1], key[2]))
+        parts.append(select(query.order_by(severity.desc(), col(Post.created_at), col(Post.id)).limit(limit).subquery()))
+    boosts = [boost for _, boost, _ in _segments(filters, now)]
+    rows = session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()   # one round trip
+    keys = sorted(((severity + boosts[segment], as_utc(created), post_id) for post_id, severity, created, segment in rows),
+                  key=lambda key: (-key[0], key[1], key[2]))
     ids = [post_id for _, _, post_id in keys[:limit]]
     posts = {post.id: post for post in session.exec(select(Post).where(col(Post.id).in_(ids)))} if ids else {}
     return _items(session, [posts[i] for i in ids if i in posts], now)
@@ -152,12 +158,31 @@ def _overdue(post: Post, now: datetime) -> bool:
     return post.status == "open" and post.due_at is not None and as_utc(post.due_at) < now
 
 
+class unindexed(FunctionElement):
+    """A timestamp column the planner must not pick an index for (SQLite's unary `+`; PostgreSQL
+    plans by statistics and gets the plain column). The overdue segment is most of the open
+    queue: walked in severity order it needs one page of rows, a due_at range would sort all."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(unindexed)
+def _unindexed(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + compiler.process(list(element.clauses)[0], **kw)
+
+
 def _segments(filters: QueueFilter, now: datetime) -> list[tuple[tuple[Any, ...], float, bool]]:
     """(conditions, boost, few) per segment. The big segments are walked in the order of an index
     (ix_post_queue, ix_post_queue_platform, ix_post_rank); the open posts not yet due are `few`
     (those that arrived within one answer target) and come from ix_post_status_due."""
     is_open = Post.status == PostStatus.open.value
-    overdue = ((is_open, col(Post.due_at) < now), OVERDUE_BOOST, False)
+    overdue = ((is_open, unindexed(col(Post.due_at)) < now), OVERDUE_BOOST, False)
     not_yet_due = [((is_open, col(Post.due_at) >= now), 0.0, True), ((is_open, col(Post.due_at).is_(None)), 0.0, True)]
     if filters.status == PostStatus.open.value:
         return [overdue, *not_yet_due]
@@ -232,11 +257,13 @@ def _anchor(session: Session, filters: QueueFilter, post_id: int, now: datetime)
     return _Anchor(post.severity + (OVERDUE_BOOST if boosted else 0.0), as_utc(post.created_at), post.id)
 
 
-def _after_clauses(anchor: _Anchor, boost: float) -> list[Any]:
+def _after_clauses(anchor: _Anchor, boost: float, few: bool = False) -> list[Any]:
     """Rows of a segment (urgency = severity + boost) that sort after the anchor. The plain
-    `severity <=` bound lets the index seek; the exact test uses the same float sum as Python."""
-    urgency = col(Post.severity) + boost if boost else col(Post.severity)
-    return [col(Post.severity) <= anchor.urgency - boost + 1e-9,
+    `severity <=` bound lets the index seek; the exact test uses the same float sum as Python.
+    A `few` segment keeps to its due_at index: no bound, and `+ 0.0` hides severity's index."""
+    urgency = col(Post.severity) + boost if boost or few else col(Post.severity)
+    bound = [] if few else [col(Post.severity) <= anchor.urgency - boost + 1e-9]
+    return [*bound,
             or_(urgency < anchor.urgency,
                 and_(urgency == anchor.urgency,
                      or_(col(Post.created_at) > anchor.created_at,

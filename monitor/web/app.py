@@ -34,7 +34,7 @@ from monitor import decisions, reports, users
 from monitor.outbox import NEEDS_A_PERSON
 from monitor.db import DatabaseError, describe
 from monitor.errors import Conflict, Forbidden, MonitorError, NeedsOverride, NotFound, TooLong
-from monitor.queue import SORTS, QueueFilter
+from monitor.queue import SORTS, THREAD_PAGE, QueueFilter
 from monitor import plain, teamwork
 from monitor.web import charts
 from monitor.web.auth import (CSRF_FIELD, LoginThrottle, WebUser, client_address, csrf_token, csrf_valid, session_key,
@@ -390,7 +390,7 @@ def create_app(monitor: Any) -> FastAPI:
     def queue_page(request: Request, user: WebUser, view: QueueView, post_id: Optional[int], *,
                    status_code: int = 200, error: Optional[str] = None, reply_text: Optional[str] = None,
                    override_findings: Optional[list[dict[str, Any]]] = None,
-                   translate: bool = False) -> HTMLResponse:
+                   translate: bool = False, thread_after: Optional[int] = None) -> HTMLResponse:
         """One page of the queue and the selected post. Looking never locks a post: a person
         takes it with "Assign to me", and saving an edit holds it (see `propose`)."""
         items = monitor.queue(view.filter())
@@ -400,7 +400,7 @@ def create_app(monitor: Any) -> FastAPI:
         if post_id is None and items:
             free = [i for i in items if not i.claimed_by or i.claimed_by == user.name]
             post_id = (free or items)[0].id
-        detail = monitor.show(post_id) if post_id is not None else None
+        detail = monitor.show(post_id, thread_after=thread_after) if post_id is not None else None
         if detail is not None:
             post = detail.post
             until = datetime.fromisoformat(post["claimed_until"]) if post.get("claimed_until") else None
@@ -431,6 +431,9 @@ def create_app(monitor: Any) -> FastAPI:
             "notes": [e for e in detail.events if e["action"] == teamwork.NOTE_ACTION] if detail else [],
             "translation": translation, "translator_configured": monitor.translator is not None,
             "sorts": SORTS, "chosen": chosen,
+            "more_thread": (view.url(detail.post["id"]) + ("&" if "?" in view.url(detail.post["id"]) else "?")
+                            + f"thread_after={detail.thread[-1]['id']}#thread")
+            if detail and len(detail.thread) == THREAD_PAGE else None,
         }
         return page(request, "queue.html", context, status_code=status_code)
 
@@ -439,7 +442,8 @@ def create_app(monitor: Any) -> FastAPI:
                      user: WebUser = Depends(current_user)) -> HTMLResponse:
         view = QueueView.parse(dict(request.query_params))
         return queue_page(request, user, view, parse_id(post, "post"),
-                          translate=request.query_params.get("translate") == "1")
+                          translate=request.query_params.get("translate") == "1",
+                          thread_after=parse_id(request.query_params.get("thread_after"), "thread_after"))
 
     def colleagues() -> list[str]:
         with monitor.db.session() as session:

@@ -55,6 +55,12 @@ def test_demo_then_review_approve_post(cli):
     flagged = queue_json(cli, "--flagged")
     assert flagged and all(i["flagged"] for i in flagged)
     assert all(i["language"] == "ru" for i in queue_json(cli, "--language", "ru"))
+    # one page at a time: the next page starts after the last id shown
+    first = queue_json(cli, "--limit", "3")
+    second = queue_json(cli, "--limit", "3", "--after", str(first[-1]["id"]))
+    assert [i["id"] for i in first + second] == [i["id"] for i in items[:6]]
+    code, output = cli("--demo", "queue", "--limit", "3")
+    assert code == 0 and f"of {DEMO_POSTS}" in output and f"monitor queue --after {first[-1]['id']} --limit 3" in output
 
     target = next(i for i in items if i["topic"] != "legal_threat" and i["strategy"] not in ("escalate", "do_not_reply"))
     code, output = cli("--demo", "show", str(target["id"]))

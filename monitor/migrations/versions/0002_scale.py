@@ -15,8 +15,8 @@ branch_labels = None
 depends_on = None
 
 POST_INDEXES = (
-    ("ix_post_queue", ["status", sa.text("severity DESC"), "created_at", "id", "due_at"]),
-    ("ix_post_queue_platform", ["status", "platform", sa.text("severity DESC"), "created_at", "id", "due_at"]),
+    ("ix_post_queue", ["status", sa.text("severity DESC"), "created_at", "id"]),
+    ("ix_post_queue_platform", ["status", "platform", sa.text("severity DESC"), "created_at", "id"]),
     ("ix_post_rank", [sa.text("severity DESC"), "created_at", "id", "status", "due_at"]),
     ("ix_post_status_due", ["status", "due_at"]),
     ("ix_post_thread", ["platform", "thread_id", "created_at"]),
