@@ -231,3 +231,60 @@ def test_the_cli_has_the_same_actions(monitor, tmp_path, database_url):
     assert post_of(monitor, late).assigned_to == "legal" and post_of(monitor, late).tags == " shipping "
     assert [e.details["note"] for e in events(monitor, "post.note")] == ["called the carrier"]
     assert [e.actor for e in events(monitor, "post.close")] == ["carl", "carl"]
+
+
+def change_on_platform(monitor, post_id: int, text: str) -> None:
+    """What a poll stores when the platform reports an edited text (the collect path's upsert)."""
+    from datetime import timedelta
+    from connectors.base import CollectedItem
+    from models import Source, as_utc
+    from monitor.store import store_items
+    from sqlmodel import select
+    post = post_of(monitor, post_id)
+    with monitor.db.session() as session:
+        source = session.exec(select(Source)).first()
+        store_items(session, "facebook", source.id, [CollectedItem(
+            external_id=post.external_id, kind=post.kind, text=text, created_at=as_utc(post.created_at),
+            author_handle=post.author_handle, author_reach=post.author_reach, thread_id=post.thread_id,
+            parent_id=post.parent_id, likes=post.likes, extra=dict(post.extra))],
+            lambda item: item.created_at + timedelta(hours=1))
+
+
+def test_a_closed_post_that_changes_is_open_again_with_a_warning_and_a_fresh_draft(client_for, monitor):
+    post_id = monitor.seeded["thanks_a"]
+    monitor.close_posts([post_id], ANNA, "praise")
+    old_draft = monitor.show(post_id).draft["id"]
+    change_on_platform(monitor, post_id, "Update: the second parcel never came. I want my money back.")
+    post = post_of(monitor, post_id)
+    assert post.status == "open" and post.changed_at is not None
+    assert events(monitor, "post.changed")[-1].details == {"status": "rejected", "reopened": True}
+    monitor.process()
+    assert monitor.show(post_id).draft["id"] != old_draft
+    page = open_post(client_for("anna"), post_id)
+    assert 'id="changed-banner"' in page and "is open again" in page
+    # deciding again clears the warning
+    monitor.close_posts([post_id], ANNA, "answered by phone")
+    assert post_of(monitor, post_id).changed_at is None
+    # an open post that changes is simply redrafted: no warning
+    change_on_platform(monitor, monitor.seeded["formula"], "Where is my order 123?")
+    assert post_of(monitor, monitor.seeded["formula"]).changed_at is None
+
+
+def test_posts_flagged_per_day_counts_each_post_once(monitor):
+    from datetime import datetime
+    from models import Post, utcnow
+    from monitor import reports
+    from sqlmodel import col, func, select
+    with monitor.db.session() as session:          # one post with three reasons still counts once
+        legal = session.get(Post, monitor.seeded["legal"])
+        legal.flag_codes = " anger legal_threat negative "
+        session.add(legal)
+    with monitor.db.session() as session:
+        figures = reports.dashboard(session, utcnow(), monitor.settings.app.timezone, 14)
+        since = reports.day_start_utc(figures.days[0], __import__("zoneinfo").ZoneInfo(monitor.settings.app.timezone))
+        flagged = session.exec(select(func.count()).select_from(Post).where(col(Post.flagged).is_(True),
+                                                                           col(Post.created_at) >= since)).one()
+    assert sum(sum(values) for values in figures.flagged_by_reason.values()) == flagged > 0
+    assert reports.main_reason(" anger legal_threat negative ") == "legal_threat"
+    assert reports.main_reason("") == "other"
+    assert isinstance(figures.days[0], type(datetime.now().date()))
