@@ -13,7 +13,7 @@ from sqlmodel import select
 from connectors.base import CollectedItem
 from models import AuditEvent, Post, Source, as_utc
 from monitor.store import store_items
-from test_web_browser import browser, live, open_post, person, screenshot, selected  # noqa: F401 (fixtures)
+from test_web_browser import ARTIFACTS, browser, live, open_post, person, screenshot, selected  # noqa: F401 (fixtures)
 from web_helpers import posted
 
 pytestmark = pytest.mark.browser
@@ -54,6 +54,7 @@ def test_agent_proposes_approver_edits_with_live_checks_approves_and_sends_now(p
     length = len(anna.input_value("#reply-text"))
     anna.wait_for_selector(f"#char-count:has-text('{length} / 8000')")
     shot(anna, "2-live-check")
+    anna.screenshot(path=str(ARTIFACTS / "team-readme.png"))     # one screen of the loop, for the README
     for _ in range(len(" Details: https://evil.example/refund")):
         anna.keyboard.press("Backspace")
     anna.wait_for_selector("#live-findings .finding:has-text('evil.example')", state="detached")
