@@ -54,10 +54,11 @@ class Post(SQLModel, table=True):
         Index("ix_post_queue_platform", "status", "platform", text("severity DESC"), "created_at", "id"),
         Index("ix_post_rank", text("severity DESC"), "created_at", "id", "status", "due_at"),
         Index("ix_post_status_due", "status", "due_at"),
+        Index("ix_post_filters", "status", "platform", "language", "flagged"),   # the queue's counts, index-only
         Index("ix_post_thread", "platform", "thread_id", "created_at"),
         Index("ix_post_window", "created_at", "platform", "status", "flagged", "flag_codes", "answer_minutes",
-              "answered_at", "due_at"),
-        Index("ix_post_channel", "status", "platform", "flagged", "due_at", "created_at"),
+              "answered_late", "answered_at", "due_at"),
+        Index("ix_post_channel", "status", "platform", "flagged", "due_at", "created_at", "answered_late"),
         Index("ix_post_answer", "platform", "answer_minutes", "answered_late"),
     )
 

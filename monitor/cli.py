@@ -157,9 +157,11 @@ def demo(fresh: bool = typer.Option(True, help="Start from an empty demo databas
 # ---- the queue ------------------------------------------------------------------------------------
 def print_queue(items: list[Any], total: Optional[int] = None) -> None:
     if not items:
-        console.print("the queue is empty" if not total else f"no more posts ({total:,} in all)")
+        console.print("the queue is empty" if not total else "no more posts")
         return
-    title = f"Review queue ({len(items)})" if total is None else f"Review queue ({len(items)} of {total:,})"
+    from monitor.queue import COUNT_CAP
+    shown = f"more than {COUNT_CAP:,}" if total is not None and total > COUNT_CAP else f"{total:,}"
+    title = f"Review queue ({len(items)})" if total is None else f"Review queue ({len(items)} of {shown})"
     table = Table(title=title, show_lines=False, expand=True)
     for name, ratio in (("id", None), ("sev", None), ("flag", None), ("platform", None), ("lang", None),
                         ("waiting", None), ("author", 1), ("post", 4), ("why", 3)):
@@ -404,14 +406,17 @@ def _time(value: Optional[str]) -> str:
 
 
 @app.command()
-def stats(as_json: bool = typer.Option(False, "--json")) -> None:
+def stats(days: int = typer.Option(30, "--days", min=0, max=3660,
+                                   help="Answer times and breaches of the posts of the last N days (0: all time)."),
+          as_json: bool = typer.Option(False, "--json")) -> None:
     """Queue size, oldest waiting post, answer-time percentiles and SLA breaches per channel."""
     with service() as monitor:
-        figures = monitor.stats()
+        figures = monitor.stats(days or None)
         if as_json:
             emit_json(figures)
             return
-        console.print(f"posts {figures['posts']}, open {figures['open']} (flagged {figures['flagged_open']}, "
+        period = f"the last {days} days" if days else "all time"
+        console.print(f"posts of {period} {figures['posts']}, open now {figures['open']} (flagged {figures['flagged_open']}, "
                       f"overdue {figures['overdue_open']}), oldest open {figures['oldest_open_minutes']} min, "
                       f"replies sent {figures['replies_sent']}")
         table = Table(title="Per channel (every channel is treated alike)")

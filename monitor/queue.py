@@ -13,7 +13,7 @@ from typing import Any, Optional
 from sqlalchemy import and_, func, literal, or_, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
-from sqlmodel.sql.sqltypes import UTCDateTime
+from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 from sqlmodel import Session, col, select
 
 from models import Assessment, AuditEvent, Decision, Draft, OutboxReply, Post, PostStatus, as_utc, utcnow
@@ -126,7 +126,7 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
     parts = []
     for number, (where, boost, few) in enumerate(_segments(filters, now)):
         query = select(Post.id, Post.severity, Post.created_at, literal(number).label("segment")) \
-            .where(*where, *_filter_clauses(filters, session))
+            .where(*where, *_filter_clauses(filters, session, few))
         if anchor is not None:
             query = query.where(*_after_clauses(anchor, boost, few))
         # A few rows (not yet due) are found through (status, due_at) and sorted; `+ 0.0` keeps the
@@ -142,12 +142,19 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
     return _items(session, [posts[i] for i in ids if i in posts], now)
 
 
-def count_queue(session: Session, filters: QueueFilter) -> int:
-    """How many posts match the filters (one COUNT, from the indexes)."""
-    query = select(func.count()).select_from(Post).where(*_filter_clauses(filters, session))
+COUNT_CAP = 1_000
+
+
+def count_queue(session: Session, filters: QueueFilter, cap: Optional[int] = COUNT_CAP) -> int:
+    """How many posts match the filters (one COUNT in the database). With `cap`, counting stops
+    at cap + 1 ("more than 1,000"): a filter the indexes cannot answer alone (language) then
+    costs a bounded number of row reads instead of one per open post."""
+    query = select(Post.id).where(*_filter_clauses(filters, session))
     if filters.status:
         query = query.where(Post.status == filters.status)
-    return int(session.exec(query).one())
+    if cap is not None:
+        query = query.limit(cap + 1)
+    return int(session.exec(select(func.count()).select_from(query.subquery())).one())
 
 
 def urgency(post: Post, now: datetime) -> float:
@@ -164,6 +171,13 @@ class unindexed(FunctionElement):
     queue: walked in severity order it needs one page of rows, a due_at range would sort all."""
 
     type = UTCDateTime()
+    inherit_cache = True
+
+
+class unindexed_text(unindexed):
+    """`unindexed` for a text column (a `few` segment's channel or language filter)."""
+
+    type = AutoString()
     inherit_cache = True
 
 
@@ -191,12 +205,15 @@ def _segments(filters: QueueFilter, now: datetime) -> list[tuple[tuple[Any, ...]
     return [overdue, *not_yet_due, ((Post.status != PostStatus.open.value,), 0.0, False)]
 
 
-def _filter_clauses(filters: QueueFilter, session: Session) -> list[Any]:
+def _filter_clauses(filters: QueueFilter, session: Session, few: bool = False) -> list[Any]:
+    """The filters; in a `few` segment channel and language must not steer the planner away
+    from (status, due_at)."""
+    hide = unindexed_text if few else (lambda column: column)
     clauses: list[Any] = [col(Post.erased_at).is_(None)]     # erased posts (GDPR) are in no queue
     if filters.language:
-        clauses.append(Post.language == filters.language)
+        clauses.append(hide(col(Post.language)) == filters.language)
     if filters.platform:
-        clauses.append(Post.platform == filters.platform)
+        clauses.append(hide(col(Post.platform)) == filters.platform)
     if filters.min_severity:
         clauses.append(col(Post.severity) >= filters.min_severity)
     if filters.flagged_only:

@@ -94,7 +94,7 @@ def dashboard(session: Session, now: datetime, timezone: str, days: int = 14) ->
     zone = ZoneInfo(timezone)
     window = local_days(now, zone, days)
     since = day_start_utc(window[0], zone)
-    overall = stats.compute(session, now)
+    overall = stats.compute(session, now, days)
     created = col(Post.created_at)
     day = case(*[(created < day_start_utc(d, zone), i - 1) for i, d in enumerate(window) if i > 0],
                else_=len(window) - 1)
@@ -103,10 +103,11 @@ def dashboard(session: Session, now: datetime, timezone: str, days: int = 14) ->
     oldest = session.exec(select(Post.id).where(Post.status == "open").order_by(created, col(Post.id)).limit(1)).first()
 
     histograms: dict[tuple[str, int], list[tuple[float, int]]] = defaultdict(list)
-    minutes = stats.answer_minutes()
+    answers = stats.windowed(select(Post.platform, day.label("day"), Post.answer_minutes)
+                             .where(in_window, col(Post.answer_minutes).is_not(None)), "window_answers")
     for platform, index, bucket, n in session.exec(
-            select(Post.platform, day, minutes, func.count())
-            .where(in_window, col(Post.answer_minutes).is_not(None)).group_by(Post.platform, day, minutes)):
+            select(answers.c.platform, answers.c.day, answers.c.answer_minutes, func.count())
+            .group_by(answers.c.platform, answers.c.day, answers.c.answer_minutes)):
         histograms[(platform, int(index))].append((float(bucket), int(n)))
 
     late = and_(in_window, col(Post.due_at).is_not(None), stats.breach_condition(now))
@@ -119,13 +120,13 @@ def dashboard(session: Session, now: datetime, timezone: str, days: int = 14) ->
                     .where(late).order_by(lateness.desc(), col(Post.id)).limit(BREACHES_LISTED))]
 
     flagged_by_reason: dict[str, list[int]] = {}
-    for index, codes, n in session.exec(select(day, Post.flag_codes, func.count())
-                                        .where(in_window, col(Post.flagged).is_(True))
-                                        .group_by(day, Post.flag_codes)):
+    flagged = stats.windowed(select(day.label("day"), Post.flag_codes)
+                             .where(in_window, col(Post.flagged).is_(True)), "window_flagged")
+    for index, codes, n in session.exec(select(flagged.c.day, flagged.c.flag_codes, func.count())
+                                        .group_by(flagged.c.day, flagged.c.flag_codes)):
         # Each post counts once, under its main reason (the most decisive of its flags), so the
         # bars add up to the number of posts flagged that day.
-        code = main_reason(codes)
-        flagged_by_reason.setdefault(code, [0] * len(window))[int(index)] += int(n)
+        flagged_by_reason.setdefault(main_reason(codes), [0] * len(window))[int(index)] += int(n)
 
     active = {platform for platform, _ in histograms}
     channels = sorted(active | set(overall["channels"]))

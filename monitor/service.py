@@ -373,6 +373,6 @@ class Monitor:
             out.append(queue._plain(item))
         return out
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, days: Optional[int] = stats.STATS_DAYS) -> dict[str, Any]:
         with self.db.session() as session:
-            return stats.compute(session, utcnow())
+            return stats.compute(session, utcnow(), days)

@@ -34,7 +34,7 @@ from monitor import decisions, reports, users
 from monitor.outbox import NEEDS_A_PERSON
 from monitor.db import DatabaseError, describe
 from monitor.errors import Conflict, Forbidden, MonitorError, NeedsOverride, NotFound, TooLong
-from monitor.queue import SORTS, THREAD_PAGE, QueueFilter
+from monitor.queue import COUNT_CAP, SORTS, THREAD_PAGE, QueueFilter
 from monitor import plain, teamwork
 from monitor.web import charts
 from monitor.web.auth import (CSRF_FIELD, LoginThrottle, WebUser, client_address, csrf_token, csrf_valid, session_key,
@@ -49,7 +49,7 @@ OUTBOX_STATES = tuple(state.value for state in OutboxState)
 # Replies the machine could not settle: shown highlighted, with the error, wherever they appear.
 STUCK = (*NEEDS_A_PERSON, OutboxState.uncertain.value)
 OUTBOX_PAGE_ROWS = 300
-QUEUE_PAGE_ROWS = 100
+QUEUE_PAGE_ROWS = 50
 AUDIT_PAGE_ROWS = 100
 MAX_ID = 2**63 - 1                       # the largest id SQLite and PostgreSQL bigint hold
 RowId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
@@ -416,6 +416,7 @@ def create_app(monitor: Any) -> FastAPI:
         position = next((i for i, item in enumerate(items) if detail and item.id == detail.post["id"]), None)
         context = {
             "user": user, "view": view, "items": items, "total": total, "detail": detail, "error": error,
+            "total_text": f"more than {COUNT_CAP:,}" if total > COUNT_CAP else f"{total:,}",
             "next_page": view.page(items[-1].id) if len(items) == QUEUE_PAGE_ROWS else None,
             "first_page": view.page(None) if view.after else None,
             "reply_text": reply_text if reply_text is not None else (draft or {}).get("text", ""),

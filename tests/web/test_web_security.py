@@ -16,7 +16,7 @@ from sqlmodel import select
 from models import OutboxReply, WebSession, utcnow
 from monitor.web.app import CONTENT_SECURITY_POLICY, create_app
 from monitor.web.auth import NAME_DELAY_CAP
-from web_helpers import (PASSWORD, csrf_of, decisions_of, events, form_post, open_post, post_of, sign_in)
+from web_helpers import (csrf_of, decisions_of, events, form_post, open_post, post_of, sign_in)
 
 
 @pytest.fixture

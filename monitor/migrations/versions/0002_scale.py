@@ -19,10 +19,11 @@ POST_INDEXES = (
     ("ix_post_queue_platform", ["status", "platform", sa.text("severity DESC"), "created_at", "id"]),
     ("ix_post_rank", [sa.text("severity DESC"), "created_at", "id", "status", "due_at"]),
     ("ix_post_status_due", ["status", "due_at"]),
+    ("ix_post_filters", ["status", "platform", "language", "flagged"]),
     ("ix_post_thread", ["platform", "thread_id", "created_at"]),
-    ("ix_post_window", ["created_at", "platform", "status", "flagged", "flag_codes", "answer_minutes", "answered_at",
-                        "due_at"]),
-    ("ix_post_channel", ["status", "platform", "flagged", "due_at", "created_at"]),
+    ("ix_post_window", ["created_at", "platform", "status", "flagged", "flag_codes", "answer_minutes", "answered_late",
+                        "answered_at", "due_at"]),
+    ("ix_post_channel", ["status", "platform", "flagged", "due_at", "created_at", "answered_late"]),
     ("ix_post_answer", ["platform", "answer_minutes", "answered_late"]),
 )
 
