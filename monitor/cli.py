@@ -160,8 +160,10 @@ def print_queue(items: list[Any], total: Optional[int] = None) -> None:
         console.print("the queue is empty" if not total else "no more posts")
         return
     from monitor.queue import COUNT_CAP
-    shown = f"more than {COUNT_CAP:,}" if total is not None and total > COUNT_CAP else f"{total:,}"
-    title = f"Review queue ({len(items)})" if total is None else f"Review queue ({len(items)} of {shown})"
+    if total is None:
+        title = f"Review queue ({len(items)})"
+    else:
+        title = f"Review queue ({len(items)} of {f'more than {COUNT_CAP:,}' if total > COUNT_CAP else f'{total:,}'})"
     table = Table(title=title, show_lines=False, expand=True)
     for name, ratio in (("id", None), ("sev", None), ("flag", None), ("platform", None), ("lang", None),
                         ("waiting", None), ("author", 1), ("post", 4), ("why", 3)):

@@ -24,3 +24,8 @@ def test_daemon_benchmark_runs(postgres_url):   # the fixture skips (or fails in
     from tests.conftest import POSTGRES_URL     # the benchmark makes a schema of its own there
     output = run("-m", "bench.daemon_throughput", "--sources", "2", "--items", "6", "--postgres", POSTGRES_URL)
     assert "sqlite: collected+analysed" in output and "postgresql: posted" in output
+
+
+def test_scale_benchmark_runs(tmp_path):
+    output = run("bench/scale.py", "--posts", "300", "--repeat", "2", "--no-web", "--sqlite", str(tmp_path / "scale.db"))
+    assert "queue first page (open) + count" in output and "dashboard" in output and "stats" in output
