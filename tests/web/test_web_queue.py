@@ -129,11 +129,11 @@ def test_blocking_findings_need_an_override_reason(client_for, monitor):
     post_id = monitor.seeded["link"]
     anna = client_for("anna")
     page = open_post(anna, post_id)
-    assert "finding-block" in page and 'id="override-reason"' in page
+    assert "finding-block" in page and 'id="override-box">' in page
     text = draft_text(monitor, post_id)
     response = form_post(anna, post_id, "approve", text=text)
     assert response.status_code == 409
-    assert "public-safety findings" in response.text and 'id="override-reason"' in response.text
+    assert "public-safety findings" in response.text and 'id="override-box" data-required="1">' in response.text
     assert post_of(monitor, post_id).status == "open"
     response = form_post(anna, post_id, "approve", text=text, override_reason="the refunds page is public")
     assert response.status_code == 303

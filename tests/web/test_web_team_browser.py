@@ -51,6 +51,7 @@ def test_agent_proposes_approver_edits_with_live_checks_approves_and_sends_now(p
     anna.keyboard.press("End")
     anna.keyboard.type(" Details: https://evil.example/refund")
     anna.wait_for_selector("#live-findings .finding:has-text('evil.example')")
+    anna.wait_for_selector("#override-box", state="visible")          # the reason field comes with the finding
     length = len(anna.input_value("#reply-text"))
     anna.wait_for_selector(f"#char-count:has-text('{length} / 8000')")
     shot(anna, "2-live-check")
@@ -58,6 +59,7 @@ def test_agent_proposes_approver_edits_with_live_checks_approves_and_sends_now(p
     for _ in range(len(" Details: https://evil.example/refund")):
         anna.keyboard.press("Backspace")
     anna.wait_for_selector("#live-findings .finding:has-text('evil.example')", state="detached")
+    anna.wait_for_selector("#override-box", state="hidden")
     final = anna.input_value("#reply-text")
     anna.click("#approve-button")
     anna.wait_for_selector(".flash-ok")

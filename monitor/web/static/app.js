@@ -53,6 +53,11 @@
         : result.length + " characters";
       counter.classList.toggle("over", !!result.limit && result.length > result.limit);
     }
+    var override = $("override-box");
+    if (override && !override.dataset.required) {
+      // the reason field appears as soon as the check would stop the reply (and goes when it would not)
+      override.hidden = !result.blocking;
+    }
     if (!live) { return; }
     live.textContent = "";
     if (!result.findings.length) {
