@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from sqlalchemy import text
-from sqlmodel import Session, col
+from sqlalchemy import false, text
+from sqlmodel import Session, col, select
 
 from models import Post
 
 MAX_WORDS = 8
+FEW_MATCHES = 500
 # The expression PostgreSQL's index ix_post_search covers (migration web_1): written the same here.
 PG_DOCUMENT = "to_tsvector('simple', coalesce(post.text, '') || ' ' || coalesce(post.author_handle, ''))"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -31,7 +32,13 @@ def matching_clause(session: Session, query: str) -> Optional[Any]:
         return None
     if session.get_bind().dialect.name == "postgresql":
         terms = " & ".join(f"{w}:*" for w in found)
-        return text(f"{PG_DOCUMENT} @@ to_tsquery('simple', :terms)").bindparams(terms=terms)
+        matches = text(f"{PG_DOCUMENT} @@ to_tsquery('simple', :terms)").bindparams(terms=terms)
+        # Few matches: read them from the GIN index and filter by id (the urgency walk would
+        # otherwise test every post). Many: test as the walk goes, it fills a page quickly.
+        few = list(session.exec(select(Post.id).where(matches).limit(FEW_MATCHES + 1)))
+        if len(few) <= FEW_MATCHES:
+            return col(Post.id).in_(few) if few else false()
+        return matches
     terms = " ".join(f'"{w}"*' for w in found)
     return col(Post.id).in_(text("SELECT rowid FROM post_search WHERE post_search MATCH :terms")
                             .bindparams(terms=terms))
