@@ -485,7 +485,8 @@ def create_app(monitor: Any) -> FastAPI:
         # The text the person saw (or edited) is what is approved: never "whatever the newest draft is".
         return act(request, user, post_id, q,
                    lambda: monitor.approve(post_id, user.actor, text=text, override_reason=override_reason or None),
-                   f"Approved the reply to post {post_id}; it goes out with the next posting run.", reply_text=text)
+                   f"Approved the reply to post {post_id}; it goes out with the next posting run, or at once "
+                   "with \u201cSend approved replies now\u201d in the Outbox.", reply_text=text)
 
     @app.post("/posts/{post_id}/propose", dependencies=protected)
     def propose(request: Request, post_id: RowId, text: str = Form(""), q: str = Form(""),
