@@ -2,7 +2,6 @@
 `Monitor` calls as the web app's buttons, so both leave the same audit events."""
 from __future__ import annotations
 
-from typing import Optional
 
 import typer
 from rich.markup import escape

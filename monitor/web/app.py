@@ -29,7 +29,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from models import OutboxState, PostStatus, Role, User, as_utc, utcnow
+from models import OutboxState, PostStatus, Role, as_utc, utcnow
 from monitor import decisions, reports, users
 from monitor.outbox import NEEDS_A_PERSON
 from monitor.db import DatabaseError, describe

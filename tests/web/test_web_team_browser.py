@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import select
 
 from connectors.base import CollectedItem
-from models import AuditEvent, Post, Source, as_utc
+from models import AuditEvent, Source, as_utc
 from monitor.store import store_items
-from test_web_browser import ARTIFACTS, browser, live, open_post, person, screenshot, selected  # noqa: F401 (fixtures)
+from test_web_browser import ARTIFACTS, browser, live, open_post, person, screenshot  # noqa: F401 (fixtures)
 from web_helpers import posted
 
 pytestmark = pytest.mark.browser
