@@ -119,6 +119,7 @@ class FacebookConnector(Connector):
         fresh = [post["id"] for post in posts if newest is None or post["updated"] is None
                  or post["updated"] >= newest - OVERLAP]
         listed = {post["id"] for post in posts}
+        own_texts = {post["id"]: post["text"] for post in posts if post["by_page"]}
         # While resuming, the posts left unfinished are walked on from their cursors; while sweeping
         # the feed, also the posts on the feed pages read now.
         for post_id in walk.listings(fresh, known=None if walk.sweeping else list(listed)):
@@ -127,6 +128,9 @@ class FacebookConnector(Connector):
                 for entries in walk.walk(post_id, fetch):
                     items = [e.item for e in entries if e.item is not None]
                     unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+                    for item in items:       # the page's own post, shown to whoever answers the comment
+                        if own_texts.get(post_id):
+                            item.extra["thread_text"] = own_texts[post_id][:2000]
                     if items or unreadable:
                         yield Page(items, stream="comments", unreadable=unreadable)
             except ObjectMissing:
@@ -166,7 +170,8 @@ class FacebookConnector(Connector):
                 external_id=post_id, kind="mention", text=str(raw.get("message") or ""), created_at=created,
                 author_handle=str(author.get("name") or ""), url=_text(raw.get("permalink_url")),
                 thread_id=post_id, extra={"reply_object": post_id, "post_id": post_id})
-        return {"id": post_id, "created": created, "updated": updated, "by_page": by_page, "item": item}
+        return {"id": post_id, "created": created, "updated": updated, "by_page": by_page, "item": item,
+                "text": str(raw.get("message") or "") if by_page else ""}
 
     def _comments_page(self, post_id: str, cursor: Optional[str]) -> tuple[list[Entry], Optional[str]]:
         data, next_cursor = self.graph.page(

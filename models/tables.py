@@ -145,6 +145,11 @@ class Post(SQLModel, table=True):
     erased_at: Optional[datetime] = None
     answer_minutes: Optional[int] = None         # whole minutes from created_at to answered_at (kept by `_answered`)
     answered_late: Optional[bool] = None         # answered after due_at (kept by `_answered`)
+    # Team inbox (monitor/teamwork.py): tags " praise shipping ", who proposed the newest draft and
+    # waits for an approver, and when the text changed on the platform after a decision.
+    tags: str = ""
+    proposed_by: Optional[str] = Field(default=None, index=True)
+    changed_at: Optional[datetime] = None
 
 
 def answer_figures(created_at: datetime, due_at: Optional[datetime], answered_at: Optional[datetime]) -> dict[str, Any]:

@@ -600,6 +600,8 @@ def _mount_features() -> None:
     register_web(app)
     from monitor.admin_cli import register as register_admin
     register_admin(app)
+    from monitor.team_cli import register as register_team
+    register_team(app)
 
 
 _mount_features()

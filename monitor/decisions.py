@@ -69,7 +69,7 @@ def latest_draft(session: Session, post_id: int) -> Optional[Draft]:
 
 def _ensure_free(post: Post, actor: Actor, now: datetime) -> None:
     if post.claimed_by and post.claimed_by != actor.name and post.claimed_until and as_utc(post.claimed_until) > now:
-        raise Conflict(f"{post.claimed_by} is working on post {post.id} (until {as_utc(post.claimed_until):%H:%M} UTC)")
+        raise Conflict(f"{post.claimed_by} is working on post {post.id}; try again when they are done")
 
 
 def _ensure_open(post: Post) -> None:
@@ -120,6 +120,7 @@ def approve(session: Session, post_id: int, actor: Actor, checker: SafetyChecker
         raise NeedsSecondApprover(guarded, actor.name)
     claimed = session.execute(update(Post).where(col(Post.id) == post_id, col(Post.status).in_(list(DECIDABLE)))
                            .values(status=PostStatus.approved.value, answered_at=post.answered_at or now,
+                                   proposed_by=None, changed_at=None,
                                    **answer_figures(post.created_at, post.due_at, post.answered_at or now)))
     if claimed.rowcount != 1:
         raise Conflict(f"post {post_id} was decided by someone else a moment ago")
@@ -179,6 +180,7 @@ def _close(session: Session, post_id: int, actor: Actor, action: DecisionAction,
     _ensure_free(post, actor, now)
     changed = session.execute(update(Post).where(col(Post.id) == post_id, col(Post.status) == post.status)
                            .values(status=status.value, answered_at=post.answered_at or now,
+                                   proposed_by=None, changed_at=None,
                                    **answer_figures(post.created_at, post.due_at, post.answered_at or now)))
     if changed.rowcount != 1:
         raise Conflict(f"post {post_id} was decided by someone else a moment ago")
@@ -207,6 +209,12 @@ def propose(session: Session, post_id: int, actor: Actor, text: str, checker: Sa
                   findings=[f.as_dict() for f in checker.check(final, context)], backend=f"edited by {actor.name}",
                   author=actor.name)
     session.add(draft)
+    # The handoff: the proposal waits for an approver (the "proposals" view) and the proposer's
+    # lock ends, so an approver can take it at once.
+    post.proposed_by = actor.name
+    if post.claimed_by == actor.name:
+        post.claimed_by, post.claimed_until = None, None
+    session.add(post)
     session.flush()
     audit.record(session, actor.name, "draft.propose", post_id, draft_id=draft.id, text=final)
     return draft

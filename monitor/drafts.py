@@ -30,6 +30,8 @@ def draft_batch(session: Session, drafter: Drafter, pairs: list[tuple[Post, Asse
                       notes=list(suggestion.notes), findings=[f.as_dict() for f in suggestion.findings],
                       backend=suggestion.backend)
         session.add(draft)
+        post.proposed_by = None          # a fresh machine draft replaces a person's proposal
+        session.add(post)
         drafts.append(draft)
     session.flush()
     return drafts

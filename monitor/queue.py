@@ -30,6 +30,11 @@ class QueueFilter:
     flagged_only: bool = False
     limit: int = 50
     after: Optional[int] = None          # keyset paging: the id of the last post of the previous page
+    sort: str = "urgency"                # urgency, age (oldest first) or reach (biggest audience first)
+    search: str = ""                     # words in the text or the author's name (monitor/search.py)
+    tag: Optional[str] = None
+    assigned_to: Optional[str] = None    # a person's name or a team
+    proposals: bool = False              # only posts whose newest draft is a person's proposal
 
 
 @dataclass
@@ -55,6 +60,12 @@ class QueueItem:
     claimed_by: Optional[str]
     outbox_state: Optional[str]
     outbox_error: Optional[str]
+    likes: int = 0
+    assigned_to: Optional[str] = None
+    tags: list[str] = field(default_factory=list)
+    proposed_by: Optional[str] = None
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    strategy_no_reply: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))
@@ -69,6 +80,9 @@ class PostDetail:
     decisions: list[dict[str, Any]]
     outbox: Optional[dict[str, Any]]
     events: list[dict[str, Any]] = field(default_factory=list)
+    # What this post answers, oldest first: the shop's own post (when the platform gave its text)
+    # and the comments up the reply chain. Never the unrelated comments of other people.
+    context: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))
@@ -106,11 +120,13 @@ def list_queue(session: Session, filters: QueueFilter, now: Optional[datetime] =
     the next page starts, so paging costs the same on page 1 and page 10,000."""
     now = now or utcnow()
     limit = max(1, min(filters.limit, MAX_PAGE_SIZE))
+    if filters.sort in SORTS and filters.sort != "urgency":
+        return _items(session, _sorted_page(session, filters, limit), now)
     anchor = _anchor(session, filters, filters.after, now) if filters.after is not None else None
     parts = []
     for number, (where, boost, few) in enumerate(_segments(filters, now)):
         query = select(Post.id, Post.severity, Post.created_at, literal(number).label("segment")) \
-            .where(*where, *_filter_clauses(filters, few))
+            .where(*where, *_filter_clauses(filters, session, few))
         if anchor is not None:
             query = query.where(*_after_clauses(anchor, boost, few))
         # A few rows (not yet due) are found through (status, due_at) and sorted; `+ 0.0` keeps the
@@ -133,7 +149,7 @@ def count_queue(session: Session, filters: QueueFilter, cap: Optional[int] = COU
     """How many posts match the filters (one COUNT in the database). With `cap`, counting stops
     at cap + 1 ("more than 1,000"): a filter the indexes cannot answer alone (language) then
     costs a bounded number of row reads instead of one per open post."""
-    query = select(Post.id).where(*_filter_clauses(filters))
+    query = select(Post.id).where(*_filter_clauses(filters, session))
     if filters.status:
         query = query.where(Post.status == filters.status)
     if cap is not None:
@@ -189,7 +205,7 @@ def _segments(filters: QueueFilter, now: datetime) -> list[tuple[tuple[Any, ...]
     return [overdue, *not_yet_due, ((Post.status != PostStatus.open.value,), 0.0, False)]
 
 
-def _filter_clauses(filters: QueueFilter, few: bool = False) -> list[Any]:
+def _filter_clauses(filters: QueueFilter, session: Session, few: bool = False) -> list[Any]:
     """The filters; in a `few` segment channel and language must not steer the planner away
     from (status, due_at)."""
     hide = unindexed_text if few else (lambda column: column)
@@ -202,7 +218,41 @@ def _filter_clauses(filters: QueueFilter, few: bool = False) -> list[Any]:
         clauses.append(col(Post.severity) >= filters.min_severity)
     if filters.flagged_only:
         clauses.append(col(Post.flagged).is_(True))
+    if filters.tag:
+        clauses.append(col(Post.tags).contains(f" {filters.tag} "))
+    if filters.assigned_to:
+        clauses.append(Post.assigned_to == filters.assigned_to)
+    if filters.proposals:
+        clauses.append(col(Post.proposed_by).is_not(None))
+    if filters.search.strip():
+        from monitor.search import matching_clause
+        found = matching_clause(session, filters.search)
+        if found is not None:
+            clauses.append(found)
     return clauses
+
+
+SORTS = ("urgency", "age", "reach")
+
+
+def _sorted_page(session: Session, filters: QueueFilter, limit: int) -> list[Post]:
+    """One page sorted by age (oldest first) or reach (biggest audience first), keyset-paged
+    on (created_at, id) or (author_reach desc, id) like the urgency order."""
+    query = select(Post).where(*_filter_clauses(filters, session))
+    if filters.status:
+        query = query.where(Post.status == filters.status)
+    anchor = session.get(Post, filters.after) if filters.after is not None else None
+    if filters.sort == "age":
+        if anchor is not None:
+            query = query.where(or_(col(Post.created_at) > anchor.created_at,
+                                    and_(col(Post.created_at) == anchor.created_at, col(Post.id) > anchor.id)))
+        query = query.order_by(col(Post.created_at), col(Post.id))
+    else:
+        if anchor is not None:
+            query = query.where(or_(col(Post.author_reach) < anchor.author_reach,
+                                    and_(col(Post.author_reach) == anchor.author_reach, col(Post.id) > anchor.id)))
+        query = query.order_by(col(Post.author_reach).desc(), col(Post.id))
+    return list(session.exec(query.limit(limit)))
 
 
 @dataclass(frozen=True)
@@ -253,7 +303,9 @@ def _items(session: Session, posts: list[Post], now: datetime) -> list[QueueItem
             strategy=draft.strategy if draft else "", draft_id=draft.id if draft else None, created_at=post.created_at, due_at=post.due_at,
             overdue=_overdue(post, now), waiting_minutes=int((now - as_utc(post.created_at)).total_seconds() // 60),
             claimed_by=claimed, outbox_state=reply.state if reply else None,
-            outbox_error=reply.last_error if reply else None))
+            outbox_error=reply.last_error if reply else None, likes=post.likes, assigned_to=post.assigned_to,
+            tags=post.tags.split(), proposed_by=post.proposed_by, flags=list(assessment.flags) if assessment else [],
+            strategy_no_reply=bool(draft and draft.strategy == "do_not_reply")))
     return items
 
 
@@ -263,6 +315,29 @@ def _latest_by_post(session: Session, model: Any, ids: list[int]) -> dict[int, A
         return {}
     newest = select(func.max(model.id)).where(col(model.post_id).in_(ids)).group_by(model.post_id)
     return {row.post_id: row for row in session.exec(select(model).where(col(model.id).in_(newest)))}
+
+
+CHAIN_DEPTH = 5
+
+
+def reply_chain(session: Session, post: Post) -> list[dict[str, Any]]:
+    """The posts `post` answers, oldest first: its parents (stored posts, up to `CHAIN_DEPTH`), and
+    the shop's own post at the top when the connector passed its text (extra.thread_text)."""
+    chain: list[dict[str, Any]] = []
+    parent_id, seen = post.parent_id, {post.external_id}
+    while parent_id and parent_id not in seen and len(chain) < CHAIN_DEPTH:
+        seen.add(parent_id)
+        parent = session.exec(select(Post).where(Post.platform == post.platform, Post.external_id == parent_id)).first()
+        if parent is None:
+            break
+        chain.append({"who": parent.author_handle, "own": False, "text": parent.text, "created_at": parent.created_at,
+                      "id": parent.id})
+        parent_id = parent.parent_id
+    own = (post.extra or {}).get("thread_text")
+    if own and post.thread_id and post.thread_id != post.external_id:
+        chain.append({"who": "", "own": True, "text": str(own), "created_at": None, "id": None})
+    chain.reverse()
+    return _plain(chain)
 
 
 def show_post(session: Session, post_id: int, *, thread_after: Optional[int] = None,
@@ -290,6 +365,6 @@ def show_post(session: Session, post_id: int, *, thread_after: Optional[int] = N
     events = list(session.exec(select(AuditEvent).where(AuditEvent.post_id == post_id)
                                .order_by(col(AuditEvent.id).desc()).limit(EVENTS_SHOWN)))
     events.reverse()
-    return PostDetail(post=_row(post), thread=[_row(p) for p in thread], assessment=_row(assessment) if assessment else None,
+    return PostDetail(post=_row(post), context=reply_chain(session, post), thread=[_row(p) for p in thread], assessment=_row(assessment) if assessment else None,
                       draft=_row(draft) if draft else None, decisions=[_row(d) for d in decisions],
                       outbox=_row(reply) if reply else None, events=[_row(e) for e in events])

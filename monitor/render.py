@@ -15,6 +15,15 @@ def print_detail(console: Console, detail: PostDetail) -> None:
             + (f" · due {post['due_at'][:16].replace('T', ' ')} UTC" if post.get("due_at") else ""))
     for earlier in detail.thread:
         console.print(f"  [dim]{escape(earlier['author_handle'])}: {escape(earlier['text'][:300])}[/dim]")
+    for answered in detail.context:        # what this post answers: the shop's own post, the parent comment
+        who = "your post" if answered["own"] else escape(answered["who"])
+        console.print(f"  [cyan]{who}:[/cyan] {escape(answered['text'][:300])}")
+    if post.get("tags") or post.get("assigned_to"):
+        console.print(" ".join(([f"assigned to {escape(post['assigned_to'])}"] if post.get("assigned_to") else [])
+                               + [f"#{escape(t)}" for t in (post.get("tags") or "").split()]))
+    if post.get("changed_at"):
+        console.print(f"[yellow]changed on the platform at {post['changed_at'][:16].replace('T', ' ')} UTC, "
+                      "after a decision[/yellow]")
     console.print(Panel(escape(post["text"]), title=head, title_align="left"))
     if post.get("url"):
         console.print(f"link: {escape(post['url'])}")

@@ -52,7 +52,7 @@ class Dashboard:
     oldest_open_minutes: Optional[int]
     channels: dict[str, dict[str, Any]]                     # overall per channel (monitor.stats)
     answer_series: list[DaySeries]
-    flagged_by_reason: dict[str, list[int]]                 # reason code -> count per day
+    flagged_by_reason: dict[str, list[int]]                 # main reason code -> posts per day (each post once)
     breaches: list[Breach] = field(default_factory=list)
     breach_count: int = 0
 
@@ -71,6 +71,15 @@ def day_start_utc(day: date, zone: ZoneInfo) -> datetime:
 
 
 BREACHES_LISTED = 50
+
+
+def main_reason(codes: Optional[str]) -> str:
+    """The most decisive of a post's stored flag codes (" fraud negative " -> "fraud")."""
+    from monitor.plain import ORDER
+    found = (codes or "").split()
+    if not found:
+        return "other"
+    return min(found, key=lambda code: (ORDER.index(code) if code in ORDER else len(ORDER), code))
 
 
 def dashboard(session: Session, now: datetime, timezone: str, days: int = 14) -> Dashboard:
@@ -115,8 +124,9 @@ def dashboard(session: Session, now: datetime, timezone: str, days: int = 14) ->
                              .where(in_window, col(Post.flagged).is_(True)), "window_flagged")
     for index, codes, n in session.exec(select(flagged.c.day, flagged.c.flag_codes, func.count())
                                         .group_by(flagged.c.day, flagged.c.flag_codes)):
-        for code in (codes or "").split() or ["other"]:
-            flagged_by_reason.setdefault(code, [0] * len(window))[int(index)] += int(n)
+        # Each post counts once, under its main reason (the most decisive of its flags), so the
+        # bars add up to the number of posts flagged that day.
+        flagged_by_reason.setdefault(main_reason(codes), [0] * len(window))[int(index)] += int(n)
 
     active = {platform for platform, _ in histograms}
     channels = sorted(active | set(overall["channels"]))

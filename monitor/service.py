@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from connectors import connector_class, registry
 from connectors.base import CollectedItem, Connector
 from models import Draft, Post, PostStatus, Role, Source, SourceStream, as_utc, utcnow
-from monitor import assess, collect, decisions, drafts, outbox, privacy, quarantine, queue, stats
+from monitor import assess, collect, decisions, drafts, outbox, privacy, quarantine, queue, stats, teamwork
 from monitor.db import Database
 from monitor.decisions import Actor
 from monitor.drafting.base import SafetyContext
@@ -102,6 +102,23 @@ class Monitor:
         from monitor.drafting import build_safety_checker
         return build_safety_checker(self.settings)
 
+    @cached_property
+    def translator(self):
+        from monitor.translation import build_translator
+        return build_translator(self.settings)
+
+    def translate(self, text: str, source_language: Optional[str] = None) -> Optional[dict[str, Any]]:
+        """The post in `[translation] target_language` for reading (never stored), or None when no
+        model is configured; a model that fails says so instead of raising."""
+        if self.translator is None:
+            return None
+        try:
+            result = self.translator.translate(text, source_language)
+        except Exception as exc:       # a broken model must not break the post's page
+            log.warning("translation failed: %s", type(exc).__name__)
+            return {"error": f"the translation model could not translate this ({type(exc).__name__})"}
+        return {"text": result.text, "target": result.target_language, "model": result.model}
+
     def connector(self, source_name: str) -> Connector:
         if source_name not in self._connectors:
             source = self.settings.source(source_name)
@@ -165,7 +182,9 @@ class Monitor:
                 assessments = assess.assess_batch(session, self.analyser, posts, self.audience)
                 report.assessed += len(posts)
                 report.flagged += sum(1 for a in assessments if a.flagged)
-                pairs = [(p, a) for p, a in zip(posts, assessments) if p.status == PostStatus.open]
+                # Escalated posts too: a text changed on the platform gets a fresh draft in its language.
+                pairs = [(p, a) for p, a in zip(posts, assessments)
+                         if p.status in (PostStatus.open, PostStatus.escalated)]
                 if pairs:
                     drafted = drafts.draft_batch(session, self.drafter, pairs)
                     report.drafted += len(drafted)
@@ -208,6 +227,21 @@ class Monitor:
         with self.db.session() as session:
             post = decisions.get_post(session, post_id)
         return [f.as_dict() for f in self.safety.check(text, self.safety_context(post))]
+
+    def check_reply(self, post_id: int, text: str) -> dict[str, Any]:
+        """What the editor shows while a person types: the length as the platform counts it (X
+        weighs URLs and emoji), the limit, and the same findings approval would raise."""
+        with self.db.session() as session:
+            post = decisions.get_post(session, post_id)
+        context = self.safety_context(post)
+        final = decisions.reply_text(text)
+        findings = [f.as_dict() for f in self.safety.check(final, context)]
+        measure = getattr(self.safety, "measure", None)
+        limit_for = getattr(self.safety, "limit_for", None)
+        return {"length": measure(final, post.platform) if measure else len(final),
+                "limit": limit_for(post.platform, context.max_length) if limit_for else context.max_length,
+                "weighted": post.platform == "x", "findings": findings,
+                "blocking": sum(1 for f in findings if f.get("severity", "block") == "block")}
 
     def approve(self, post_id: int, actor: Actor, *, text: Optional[str] = None, draft_id: Optional[int] = None,
                 override_reason: Optional[str] = None) -> decisions.Decision:
@@ -334,6 +368,28 @@ class Monitor:
             if post.claimed_by == actor.name:
                 post.claimed_by, post.claimed_until = None, None
                 session.add(post)
+
+    # ---- teamwork: assignment, notes, tags, closing, search ---------------------------------------
+    def assign(self, post_id: int, actor: Actor, to: Optional[str] = None) -> Post:
+        """To me (None or "me"; takes the lock), to a colleague, or to a team such as legal."""
+        with self.db.session() as session:
+            return teamwork.assign(session, post_id, actor, to, self.settings.web.lock_minutes)
+
+    def note(self, post_id: int, actor: Actor, text: str) -> None:
+        with self.db.session() as session:
+            teamwork.note(session, post_id, actor, text)
+
+    def tag(self, post_id: int, actor: Actor, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> list[str]:
+        with self.db.session() as session:
+            return teamwork.tag(session, post_id, actor, add, remove)
+
+    def close_posts(self, post_ids: list[int], actor: Actor, reason: str) -> teamwork.CloseReport:
+        """Close without a reply (spam, praise that needs none); each post on its own."""
+        return teamwork.close(self.db.session, post_ids, actor, reason)
+
+    def search(self, words: str, *, status: Optional[str] = None, limit: int = 50) -> list[queue.QueueItem]:
+        """Posts whose text or author match every word (most urgent first)."""
+        return self.queue(QueueFilter(status=status, search=words, limit=limit))
 
     # ---- posting ------------------------------------------------------------------------------
     def post_approved(self, limit: int = 100) -> outbox.SendReport:

@@ -65,6 +65,15 @@ class ApprovalSettings(Section):
     four_eyes: list[str] = ["personal_data", "liability", "legal"]
 
 
+class TranslationSettings(Section):
+    """[translation]: an optional local translation model for the web app's translation panel
+    (a transformers seq2seq folder such as an Opus-MT model; empty: no panel). Never downloaded."""
+
+    model: str = ""
+    target_language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    max_new_tokens: int = Field(default=256, ge=8, le=1024)
+
+
 class SourceSettings(Section):
     """One polled account/page/subreddit/location. Platform keys are checked by its connector."""
 
@@ -90,6 +99,7 @@ class Settings(Section):
     web: WebSettings = WebSettings()
     retention: RetentionSettings = RetentionSettings()
     approval: ApprovalSettings = ApprovalSettings()
+    translation: TranslationSettings = TranslationSettings()
     sources: list[SourceSettings] = []
     path: Optional[str] = Field(default=None, exclude=True)  # where these came from (None: defaults)
 

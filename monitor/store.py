@@ -10,7 +10,8 @@ from typing import Any, Callable, Iterable, Optional
 from sqlmodel import Session, select
 
 from connectors.base import CollectedItem
-from models import Post, as_utc, utcnow
+from models import Post, PostStatus, as_utc, utcnow
+from monitor import teamwork
 from monitor.text import clean_text
 
 MAX_TEXT_CHARS = 20_000   # a post longer than this is stored cut, with a marker (never rejected)
@@ -78,6 +79,8 @@ def store_items(session: Session, platform: str, source_id: Optional[int], items
         else:
             result.updated += 1
             post.updated_at = utcnow()
+            if post.content_hash != digest and post.status != PostStatus.open:
+                teamwork.mark_changed(session, post)
         post.kind = item.kind
         post.text = text
         post.url = storable(item.url) if isinstance(item.url, str) else None

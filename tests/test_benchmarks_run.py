@@ -36,3 +36,8 @@ def test_cli_startup_benchmark_runs():
 def test_scale_benchmark_runs(tmp_path):
     output = run("bench/scale.py", "--posts", "300", "--repeat", "2", "--no-web", "--sqlite", str(tmp_path / "scale.db"))
     assert "queue first page (open) + count" in output and "dashboard" in output and "stats" in output
+
+
+def test_search_benchmark_runs(tmp_path):
+    output = run("bench/search.py", "--posts", "300", "--repeat", "2", "--sqlite", str(tmp_path / "search.db"))
+    assert "search, a rare word" in output and "proposals waiting" in output

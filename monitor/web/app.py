@@ -23,18 +23,19 @@ import jinja2
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from models import OutboxState, PostStatus, as_utc, utcnow
-from monitor import assignments, reports, users
+from models import OutboxState, PostStatus, Role, as_utc, utcnow
+from monitor import decisions, reports, users
 from monitor.outbox import NEEDS_A_PERSON
 from monitor.db import DatabaseError, describe
 from monitor.errors import Conflict, Forbidden, MonitorError, NeedsOverride, NotFound, TooLong
-from monitor.queue import COUNT_CAP, THREAD_PAGE, QueueFilter
+from monitor.queue import COUNT_CAP, SORTS, THREAD_PAGE, QueueFilter
+from monitor import plain, teamwork
 from monitor.web import charts
 from monitor.web.auth import (CSRF_FIELD, LoginThrottle, WebUser, client_address, csrf_token, csrf_valid, session_key,
                               session_user, sign_in, sign_out)
@@ -43,7 +44,7 @@ from monitor.web.limits import MAX_BODY_BYTES, BodyLimit
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATUSES = ("open", "escalated", "approved", "posted", "rejected", "all")
-ESCALATION_TEAMS = ("legal", "management", "customer_service", "logistics")
+ESCALATION_TEAMS = teamwork.TEAMS
 OUTBOX_STATES = tuple(state.value for state in OutboxState)
 # Replies the machine could not settle: shown highlighted, with the error, wherever they appear.
 STUCK = (*NEEDS_A_PERSON, OutboxState.uncertain.value)
@@ -77,13 +78,22 @@ class QueueView:
     language: str = ""
     flagged: bool = False
     after: Optional[int] = None          # the page: it starts after this post (keyset)
+    sort: str = "urgency"
+    q: str = ""                          # search words (text or author)
+    tag: str = ""
+    assigned: str = ""                   # a person or a team
+    proposals: bool = False              # only proposals waiting for an approver
 
     @classmethod
     def parse(cls, values: dict[str, str]) -> "QueueView":
         status = values.get("status", "open")
+        sort = values.get("sort", "urgency")
         return cls(status=status if status in STATUSES else "open", platform=values.get("platform", "")[:40],
                    language=values.get("language", "")[:8], flagged=values.get("flagged") in ("1", "on", "true"),
-                   after=parse_id(values.get("after"), "after"))
+                   after=parse_id(values.get("after"), "after"), sort=sort if sort in SORTS else "urgency",
+                   q=values.get("q", "").strip()[:200], tag=values.get("tag", "").strip().lower()[:32],
+                   assigned=values.get("assigned", "").strip()[:64],
+                   proposals=values.get("proposals") in ("1", "on", "true"))
 
     @classmethod
     def from_query(cls, query: str) -> "QueueView":
@@ -92,14 +102,17 @@ class QueueView:
     def filter(self, **changes: Any) -> QueueFilter:
         return replace(QueueFilter(status=None if self.status == "all" else self.status, platform=self.platform or None,
                                    language=self.language or None, flagged_only=self.flagged, limit=QUEUE_PAGE_ROWS,
-                                   after=self.after), **changes)
+                                   after=self.after, sort=self.sort, search=self.q, tag=self.tag or None,
+                                   assigned_to=self.assigned or None, proposals=self.proposals), **changes)
 
     def page(self, after: Optional[int]) -> "QueueView":
         return replace(self, after=after)
 
     def query(self, **extra: Any) -> str:
         pairs = {"status": self.status, "platform": self.platform, "language": self.language,
-                 "flagged": "1" if self.flagged else "", "after": str(self.after) if self.after else ""}
+                 "flagged": "1" if self.flagged else "", "after": str(self.after) if self.after else "",
+                 "sort": "" if self.sort == "urgency" else self.sort, "q": self.q, "tag": self.tag,
+                 "assigned": self.assigned, "proposals": "1" if self.proposals else ""}
         pairs.update({k: str(v) for k, v in extra.items() if v is not None})
         return urlencode({k: v for k, v in pairs.items() if v and not (k == "status" and v == "open")})
 
@@ -207,7 +220,15 @@ def create_app(monitor: Any) -> FastAPI:
             return f"{number / 1000:.1f}k"
         return str(number)
 
+    def urgency_line(severity: float, flagged: bool, flags: Any, likes: int, due_at: Any, status: str) -> str:
+        return plain.urgency(severity=severity, flagged=flagged, flags=flags or [], likes=likes or 0, due_at=due_at,
+                             status=status, now=utcnow(), critical=settings.analysis.critical_threshold)
+
+    def urgency_level(severity: float, flagged: bool) -> str:
+        return plain.level(severity, flagged, settings.analysis.critical_threshold)
+
     environment.filters.update(local=local, duration=duration, reach=reach)
+    environment.globals.update(urgency_line=urgency_line, urgency_level=urgency_level, event_text=plain.event_text)
     environment.globals.update(csrf_field=CSRF_FIELD, teams=ESCALATION_TEAMS, statuses=STATUSES,
                                outbox_states=OUTBOX_STATES, stuck=STUCK, needs_a_person=NEEDS_A_PERSON,
                                outbox_link=outbox_link)
@@ -301,8 +322,16 @@ def create_app(monitor: Any) -> FastAPI:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         """The last line: a plain page with the security headers, never a traceback (logged here)."""
         log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
-        return PlainTextResponse("Something went wrong on our side; nothing was changed by this request.",
-                                 status_code=500, headers={**headers, "Cache-Control": "no-store"})
+        try:
+            response: Response = page(request, "error.html", {"user": None, "status_code": 500, "message":
+                                      "Something went wrong on our side; nothing was changed by this request. "
+                                      "Try again; if it keeps happening, tell your admin the time it happened "
+                                      "(the details are in the server's log)."}, status_code=500)
+        except Exception:            # the page itself failed: plain text, still without a traceback
+            response = PlainTextResponse("Something went wrong on our side; nothing was changed by this request.",
+                                         status_code=500)
+        response.headers.update({**headers, "Cache-Control": "no-store"})
+        return response
 
     @app.exception_handler(DatabaseError)
     async def _database_error(request: Request, exc: DatabaseError) -> Response:
@@ -361,12 +390,13 @@ def create_app(monitor: Any) -> FastAPI:
     def queue_page(request: Request, user: WebUser, view: QueueView, post_id: Optional[int], *,
                    status_code: int = 200, error: Optional[str] = None, reply_text: Optional[str] = None,
                    override_findings: Optional[list[dict[str, Any]]] = None,
-                   thread_after: Optional[int] = None) -> HTMLResponse:
+                   translate: bool = False, thread_after: Optional[int] = None) -> HTMLResponse:
         """One page of the queue and the selected post. Looking never locks a post: a person
         takes it with "Assign to me", and saving an edit holds it (see `propose`)."""
         items = monitor.queue(view.filter())
         total = monitor.queue_count(view.filter())
         lock_holder, lock_until, holding_until = None, None, None
+        chosen = post_id is not None          # a phone shows the list until a post is chosen
         if post_id is None and items:
             free = [i for i in items if not i.claimed_by or i.claimed_by == user.name]
             post_id = (free or items)[0].id
@@ -380,6 +410,7 @@ def create_app(monitor: Any) -> FastAPI:
                 else:
                     holding_until = until
         draft = detail.draft if detail else None
+        translation = monitor.translate(detail.post["text"]) if detail and translate else None
         findings = override_findings if override_findings is not None else (draft or {}).get("findings", [])
         blocking = [f for f in findings if f.get("severity", "block") == "block"]
         position = next((i for i, item in enumerate(items) if detail and item.id == detail.post["id"]), None)
@@ -396,6 +427,11 @@ def create_app(monitor: Any) -> FastAPI:
             "needing_a_person": sum(monitor.outbox_counts(NEEDS_A_PERSON).values()),
             "needing_a_person_url": OutboxView(NEEDS_A_PERSON).url(),
             "four_eyes": settings.approval.four_eyes,
+            "colleagues": colleagues(), "proposals_waiting": monitor.queue_count(QueueFilter(proposals=True)),
+            "no_reply": bool(draft and draft.get("strategy") == "do_not_reply" and not (draft.get("text") or "").strip()),
+            "notes": [e for e in detail.events if e["action"] == teamwork.NOTE_ACTION] if detail else [],
+            "translation": translation, "translator_configured": monitor.translator is not None,
+            "sorts": SORTS, "chosen": chosen,
             "more_thread": (view.url(detail.post["id"]) + ("&" if "?" in view.url(detail.post["id"]) else "?")
                             + f"thread_after={detail.thread[-1]['id']}#thread")
             if detail and len(detail.thread) == THREAD_PAGE else None,
@@ -412,7 +448,12 @@ def create_app(monitor: Any) -> FastAPI:
         if saved and post_id is not None:   # a saved reply fills the editor; approving it is an ordinary approval
             reply_text = next((r["text"] for r in monitor.saved_replies() if r["name"] == saved), None)
         return queue_page(request, user, view, post_id, reply_text=reply_text,
+                          translate=request.query_params.get("translate") == "1",
                           thread_after=parse_id(request.query_params.get("thread_after"), "thread_after"))
+
+    def colleagues() -> list[str]:
+        with monitor.db.session() as session:
+            return [u.username for u in users.list_users(session) if u.active]
 
     def next_url(view: QueueView, post_id: int) -> str:
         """Where to go after deciding `post_id`: the post that followed it in the same list (the
@@ -449,24 +490,23 @@ def create_app(monitor: Any) -> FastAPI:
         # The text the person saw (or edited) is what is approved: never "whatever the newest draft is".
         return act(request, user, post_id, q,
                    lambda: monitor.approve(post_id, user.actor, text=text, override_reason=override_reason or None),
-                   f"Approved the reply to post {post_id}; it goes out with the next posting run.", reply_text=text)
+                   f"Approved the reply to post {post_id}; it goes out with the next posting run, or at once "
+                   "with \u201cSend approved replies now\u201d in the Outbox.", reply_text=text)
 
     @app.post("/posts/{post_id}/propose", dependencies=protected)
     def propose(request: Request, post_id: RowId, text: str = Form(""), q: str = Form(""),
                 user: WebUser = Depends(current_user)) -> Response:
-        def save() -> None:
-            monitor.propose(post_id, user.actor, text)
-            monitor.claim(post_id, user.actor, settings.web.lock_minutes)   # editing holds the post
-            request.session["holding"] = post_id
-        return act(request, user, post_id, q, save,
-                   f"Saved your edit as the draft for post {post_id}; an approver decides.", reply_text=text,
+        # The handoff: the proposal goes to the approvers' "Proposals" view and the proposer's
+        # hold on the post ends, so an approver can take it at once.
+        return act(request, user, post_id, q, lambda: monitor.propose(post_id, user.actor, text),
+                   f"Sent your reply for post {post_id} to the approvers; it waits under Proposals.", reply_text=text,
                    stay=True)
 
     @app.post("/posts/{post_id}/reject", dependencies=protected)
     def reject(request: Request, post_id: RowId, reason: str = Form(""), q: str = Form(""),
                user: WebUser = Depends(current_user)) -> Response:
         return act(request, user, post_id, q, lambda: monitor.reject(post_id, user.actor, reason),
-                   f"Rejected the draft for post {post_id}.")
+                   f"Closed post {post_id} without a reply.")
 
     @app.post("/posts/{post_id}/escalate", dependencies=protected)
     def escalate(request: Request, post_id: RowId, to: str = Form("legal"), reason: str = Form(""),
@@ -476,13 +516,71 @@ def create_app(monitor: Any) -> FastAPI:
                    f"Escalated post {post_id} to {to.strip()[:60]}.")
 
     @app.post("/posts/{post_id}/assign", dependencies=protected)
-    def assign(request: Request, post_id: RowId, q: str = Form(""),
+    def assign(request: Request, post_id: RowId, to: str = Form("me"), q: str = Form(""),
                user: WebUser = Depends(current_user)) -> Response:
-        def take() -> None:
-            with monitor.db.session() as session:
-                assignments.assign(session, post_id, user.actor, settings.web.lock_minutes)
-            request.session["holding"] = post_id
-        return act(request, user, post_id, q, take, f"Post {post_id} is yours.", stay=True)
+        target = to.strip()[:64] or "me"
+
+        def give() -> None:
+            monitor.assign(post_id, user.actor, target)
+            if target in ("me", user.name):
+                request.session["holding"] = post_id
+        mine = target in ("me", user.name)
+        return act(request, user, post_id, q, give,
+                   f"Post {post_id} is yours." if mine else f"Assigned post {post_id} to {target}.", stay=True)
+
+    @app.post("/posts/{post_id}/note", dependencies=protected)
+    def add_note(request: Request, post_id: RowId, note: str = Form(""), q: str = Form(""),
+                 user: WebUser = Depends(current_user)) -> Response:
+        return act(request, user, post_id, q, lambda: monitor.note(post_id, user.actor, note),
+                   f"Added your note to post {post_id} (colleagues only; never posted).", stay=True)
+
+    @app.post("/posts/{post_id}/tags", dependencies=protected)
+    def set_tags(request: Request, post_id: RowId, add: str = Form(""), remove: str = Form(""), q: str = Form(""),
+                 user: WebUser = Depends(current_user)) -> Response:
+        added = [t for t in add.replace(",", " ").split() if t][:teamwork.MAX_TAGS]
+        removed = [remove] if remove.strip() else []
+        return act(request, user, post_id, q, lambda: monitor.tag(post_id, user.actor, tuple(added), tuple(removed)),
+                   f"Tags of post {post_id} saved.", stay=True)
+
+    @app.post("/posts/{post_id}/close", dependencies=protected)
+    def close_post(request: Request, post_id: RowId, reason: str = Form(""), q: str = Form(""),
+                   user: WebUser = Depends(current_user)) -> Response:
+        return act(request, user, post_id, q, lambda: monitor.close_posts([post_id], user.actor, reason),
+                   f"Closed post {post_id}: no reply needed ({reason.strip()[:80]}).")
+
+    @app.post("/queue/close", dependencies=protected)
+    async def bulk_close(request: Request, user: WebUser = Depends(current_user)) -> Response:
+        form = await request.form()
+        view = QueueView.from_query(str(form.get("q", "")))
+        ids = [parse_id(str(v), "post") for v in form.getlist("post")][:teamwork.MAX_BULK]
+        reason = str(form.get("reason", ""))
+        if not ids:
+            flash(request, "error", "Tick the posts to close first.")
+            return RedirectResponse(view.url(), status_code=303)
+        report = monitor.close_posts([i for i in ids if i], user.actor, reason)
+        if report.closed:
+            flash(request, "ok", f"Closed {len(report.closed)} post{'' if len(report.closed) == 1 else 's'} without a "
+                                 f"reply ({reason.strip()[:80]}).")
+        for post_id, why in list(report.refused.items())[:5]:
+            flash(request, "error", f"Post {post_id} stays open: {why}")
+        return RedirectResponse(view.url(), status_code=303)
+
+    @app.post("/posts/{post_id}/check", dependencies=protected)
+    def live_check(request: Request, post_id: RowId, text: str = Form(""),
+                   user: WebUser = Depends(current_user)) -> JSONResponse:
+        """The editor's live count and findings: the same safety check approval runs."""
+        return JSONResponse(monitor.check_reply(post_id, text[:decisions.MAX_REPLY_CHARS]))
+
+    @app.post("/outbox/send", dependencies=protected)
+    def send_now(request: Request, user: WebUser = Depends(current_user)) -> Response:
+        """"Send approved replies now": the posting run `monitor post` does, for approvers."""
+        user.actor.require(Role.approver, Role.admin)
+        report = monitor.post_approved()
+        sent = len(report.sent) + len(report.reconciled)
+        problems = len(report.failed) + len(report.uncertain) + len(report.needs_person)
+        flash(request, "ok" if not problems else "error",
+              f"Posted {sent} repl{'y' if sent == 1 else 'ies'}" + (f"; {problems} need a look below." if problems else "."))
+        return RedirectResponse("/outbox", status_code=303)
 
     @app.post("/posts/{post_id}/release", dependencies=protected)
     def release(request: Request, post_id: RowId, q: str = Form(""),
@@ -553,7 +651,8 @@ def create_app(monitor: Any) -> FastAPI:
         for index, series in enumerate(figures.answer_series):
             lines += [(f"{series.channel} p50", series.p50, index, False), (f"{series.channel} p90", series.p90, index, True)]
         answer_chart = charts.line_chart(labels, lines)
-        flagged_chart = charts.stacked_bars(labels, list(figures.flagged_by_reason.items()))
+        flagged_chart = charts.stacked_bars(labels, [(plain.REASONS.get(code, code), values)
+                                                      for code, values in figures.flagged_by_reason.items()])
         return page(request, "dashboard.html", {"user": user, "figures": figures, "answer_chart": answer_chart,
                                                 "flagged_chart": flagged_chart, "labels": labels})
 

@@ -164,7 +164,9 @@ def test_sign_in_and_walk_the_queue_with_the_keyboard(person, live):
     page.keyboard.press("?")
     screenshot(page, "queue.png")
     phone = person("bob", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    assert phone.is_visible("#reply-text")
+    assert phone.is_visible("#queue-items") and not phone.is_visible("#reply-text")   # the list first
+    phone.tap("#queue-items a[data-post]")
+    phone.wait_for_selector("#reply-text")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1   # no sideways scrolling
     screenshot(phone, "queue-phone.png")
     assert page.console_errors == [] and phone.console_errors == []

@@ -47,9 +47,9 @@ def test_a_taken_post_shows_a_colleagues_lock_and_holds_decisions(client_for, mo
     assert "You hold this post" in open_post(anna, post_id)
     assert post_of(monitor, post_id).claimed_by == "anna"
     page = open_post(bob, post_id)
-    assert "anna is on it" in page
+    assert "anna</bdi> is on it" in page
     # bob's list shows the lock too, and his decision waits
-    assert 'class="lock-badge"><bdi>anna</bdi><' in page
+    assert 'class="lock-badge" title="working on it"><bdi>anna</bdi> on it<' in page
     response = form_post(bob, post_id, "approve", text=draft_text(monitor, post_id))
     assert response.status_code == 409 and "anna is working on post" in response.text
     assert post_of(monitor, post_id).status == "open"
@@ -77,7 +77,7 @@ def test_assign_to_me_and_release(client_for, monitor):
     assert post.assigned_to == "anna" and post.claimed_by == "anna"
     assert events(monitor, "post.assign")[-1].post_id == post_id
     bob = client_for("bob")
-    assert "anna is on it" in open_post(bob, post_id)
+    assert "anna</bdi> is on it" in open_post(bob, post_id)
     assert form_post(bob, post_id, "assign").status_code == 409
     assert form_post(anna, post_id, "release").status_code == 303
     assert post_of(monitor, post_id).claimed_by is None
@@ -129,11 +129,11 @@ def test_blocking_findings_need_an_override_reason(client_for, monitor):
     post_id = monitor.seeded["link"]
     anna = client_for("anna")
     page = open_post(anna, post_id)
-    assert "finding-block" in page and 'id="override-reason"' in page
+    assert "finding-block" in page and 'id="override-box">' in page
     text = draft_text(monitor, post_id)
     response = form_post(anna, post_id, "approve", text=text)
     assert response.status_code == 409
-    assert "public-safety findings" in response.text and 'id="override-reason"' in response.text
+    assert "public-safety findings" in response.text and 'id="override-box" data-required="1">' in response.text
     assert post_of(monitor, post_id).status == "open"
     response = form_post(anna, post_id, "approve", text=text, override_reason="the refunds page is public")
     assert response.status_code == 303
