@@ -71,6 +71,15 @@ def close_stream(stream: str, value: Any) -> Page:
     return Page([], json.dumps(value, sort_keys=True, separators=(",", ":")), stream=stream)
 
 
+def entries_page(entries: Iterable["Entry"], stream: str) -> Optional[Page]:
+    """One page of a stream from read entries: the items, and the unreadable ones for quarantine
+    (None when the page held neither)."""
+    entries = list(entries)
+    items = [e.item for e in entries if e.item is not None]
+    unreadable = [e.unreadable for e in entries if e.unreadable is not None]
+    return Page(items, stream=stream, unreadable=unreadable) if items or unreadable else None
+
+
 def isolated(stream: str, pages: Iterator[Page], source: str) -> Iterator[Page]:
     """A stream's pages; its failure becomes an error page so that the next stream is read.
     A rate limit or a refused token concerns the whole source and goes on up."""

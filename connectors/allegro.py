@@ -18,7 +18,7 @@ from typing import Any, Iterator, Mapping, Optional
 
 from connectors._oauth import OAuthClient
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
                                 parse_time, read_entries, time_of)
 from connectors._reconcile import BrandReply, our_reply
 from connectors._http import protect
@@ -80,10 +80,9 @@ class AllegroConnector(Connector):
                           max_pages=self.max_pages, where=f"source {self.name}: allegro ratings")
         for listing in walk.listings(["ratings"]):  # one listing; its cursor is the offset
             for entries in walk.walk(listing, self._ratings_page):
-                items = [e.item for e in entries if e.item is not None]
-                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
-                if items or unreadable:
-                    yield Page(items, stream="ratings", unreadable=unreadable)
+                page = entries_page(entries, "ratings")
+                if page is not None:
+                    yield page
         yield close_stream("ratings", walk.value())
 
     def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:

@@ -18,7 +18,7 @@ from connectors._graph import (GraphClient, ObjectMissing, graph_options, graph_
                               thread_comment)
 from connectors._reconcile import ThreadComment, our_reply, thread_replies
 from connectors._options import Options
-from connectors._paging import (OVERLAP, Entry, Mark, StreamWalk, backfill_floor, close_stream, isolated,
+from connectors._paging import (OVERLAP, entries_page, Entry, Mark, StreamWalk, backfill_floor, close_stream, isolated,
                                 load_stream, need, now_utc, optional_int, parse_time, read_entries, time_of)
 from connectors.base import (CredentialInfo, CollectedItem, Connector, Page, PostRejected,
                              ReplyTarget, Secrets)
@@ -126,13 +126,12 @@ class FacebookConnector(Connector):
             fetch = lambda cursor, post_id=post_id: self._comments_page(post_id, cursor)  # noqa: E731
             try:
                 for entries in walk.walk(post_id, fetch):
-                    items = [e.item for e in entries if e.item is not None]
-                    unreadable = [e.unreadable for e in entries if e.unreadable is not None]
-                    for item in items:       # the page's own post, shown to whoever answers the comment
-                        if own_texts.get(post_id):
-                            item.extra["thread_text"] = own_texts[post_id][:2000]
-                    if items or unreadable:
-                        yield Page(items, stream="comments", unreadable=unreadable)
+                    for entry in entries:    # the page's own post, shown to whoever answers the comment
+                        if entry.item is not None and own_texts.get(post_id):
+                            entry.item.extra["thread_text"] = own_texts[post_id][:2000]
+                    page = entries_page(entries, "comments")
+                    if page is not None:
+                        yield page
             except ObjectMissing:
                 if post_id in listed:
                     raise

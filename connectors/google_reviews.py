@@ -19,7 +19,7 @@ from google.oauth2.credentials import Credentials
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
                                 now_utc, parse_time, read_entries, time_of)
 from connectors._reconcile import BrandReply, our_reply
 from connectors.base import (CredentialInfo, AuthExpired, CollectedItem, Connector, ConnectorError,
@@ -87,10 +87,9 @@ class GoogleReviewsConnector(Connector):
                           max_pages=self.max_pages, where=f"source {self.name}: google reviews")
         for listing in walk.listings(["reviews"]):  # one listing; its cursor is Google's pageToken
             for entries in walk.walk(listing, self._reviews_page):
-                items = [e.item for e in entries if e.item is not None]
-                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
-                if items or unreadable:
-                    yield Page(items, stream="reviews", unreadable=unreadable)
+                page = entries_page(entries, "reviews")
+                if page is not None:
+                    yield page
         yield close_stream("reviews", walk.value())
 
     def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:

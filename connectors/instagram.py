@@ -16,7 +16,7 @@ from connectors._graph import (GraphClient, ObjectMissing, graph_options, graph_
                               thread_comment)
 from connectors._reconcile import ThreadComment, our_reply, thread_replies
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
                                 now_utc, optional_int, parse_time, read_entries, time_of)
 from connectors.base import (CredentialInfo, CollectedItem, Connector, MalformedPayload, Page, PostRejected,
                              ReplyTarget, Secrets, Unreadable)
@@ -104,10 +104,9 @@ class InstagramConnector(Connector):
             fetch = lambda cursor, m=media_id, p=permalink: self._comments_page(m, p, cursor)  # noqa: E731
             try:
                 for entries in walk.walk(media_id, fetch, ordered=False):
-                    items = [e.item for e in entries if e.item is not None]
-                    unreadable = [e.unreadable for e in entries if e.unreadable is not None]
-                    if items or unreadable:
-                        yield Page(items, stream="comments", unreadable=unreadable)
+                    page = entries_page(entries, "comments")
+                    if page is not None:
+                        yield page
             except ObjectMissing:
                 if media_id in media:
                     raise

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Mapping, Optional
 from connectors._http import protect
 from connectors._oauth import OAuthClient
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
                                 optional_int, parse_time, read_entries, time_of)
 from connectors._reconcile import BrandReply, ReplyUnclear, our_reply, same_text
 from connectors.base import (CollectedItem, Connector, ConnectorError, CredentialInfo, MalformedPayload, Page,
@@ -79,10 +79,9 @@ class TrustpilotConnector(Connector):
                           max_pages=self.max_pages, where=f"source {self.name}: trustpilot reviews")
         for listing in walk.listings(["reviews"]):  # one listing; its cursor is the page number
             for entries in walk.walk(listing, self._reviews_page):
-                items = [e.item for e in entries if e.item is not None]
-                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
-                if items or unreadable:
-                    yield Page(items, stream="reviews", unreadable=unreadable)
+                page = entries_page(entries, "reviews")
+                if page is not None:
+                    yield page
         yield close_stream("reviews", walk.value())
 
     def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:

@@ -29,7 +29,7 @@ from vk_api.exceptions import TOO_MANY_RPS_CODE, ApiError, ApiHttpError, Captcha
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
                                 now_utc, optional_int, parse_time, read_entries, time_of)
 from connectors._reconcile import BrandReply, our_reply
 from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError, CredentialInfo,
@@ -103,10 +103,9 @@ class VKConnector(Connector):
         for post_id in walk.listings(fresh, known=list(posts)):
             fetch = lambda cursor, post_id=post_id: self._comments_page(post_id, cursor, walk.floor.is_behind)  # noqa: E731
             for entries in walk.walk(post_id, fetch):
-                items = [e.item for e in entries if e.item is not None]
-                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
-                if items or unreadable:
-                    yield Page(items, stream="comments", unreadable=unreadable)
+                page = entries_page(entries, "comments")
+                if page is not None:
+                    yield page
             if post_id not in walk.left:
                 finished.add(post_id)
         # A post's count moves on only once its comments are read to the end; a post not read this

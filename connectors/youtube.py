@@ -31,7 +31,7 @@ from google.oauth2.credentials import Credentials
 
 from connectors._http import platform_session, protect, scrub
 from connectors._options import Options
-from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
+from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
                                 now_utc, optional_int, parse_time, read_entries, time_of)
 from connectors._reconcile import ThreadComment, our_reply, thread_replies
 from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError, CredentialInfo,
@@ -122,10 +122,9 @@ class YouTubeConnector(Connector):
         fetch = lambda cursor: self._threads_page(cursor, known, seen)  # noqa: E731
         for listing in walk.listings(["threads"]):  # one listing; its cursor is YouTube's pageToken
             for entries in walk.walk(listing, fetch):
-                items = [e.item for e in entries if e.item is not None]
-                unreadable = [e.unreadable for e in entries if e.unreadable is not None]
-                if items or unreadable:
-                    yield Page(items, stream="comments", unreadable=unreadable)
+                page = entries_page(entries, "comments")
+                if page is not None:
+                    yield page
         yield close_stream("comments", {**(walk.value() or {}), "reply_counts": seen})
 
     def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
