@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-from connectors._http import scrub
+from connectors._scrub import scrub
 from connectors.base import (AuthExpired, CollectedItem, ConnectorError, MalformedPayload, Page, RateLimited,
                              Unreadable)
 

@@ -24,6 +24,7 @@ from typing import Callable, Iterator, Optional
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from connectors._scrub import scrub
 from connectors.base import (AuthExpired, CollectedItem, Connector, ConnectorError, Page, RateLimited,
                              split_bookmark)
 from models import Source, SourceStream, as_utc, utcnow
@@ -180,7 +181,6 @@ class SourcePoll:
         elif isinstance(exc, ConnectorError):
             result.error = str(exc)
         else:  # a connector bug must not stop the other sources; its text may hold a secret
-            from connectors._http import scrub  # the connectors' own scrubber (loads requests: only here)
             result.error = scrub(f"unexpected {type(exc).__name__} in the {self._platform} connector: {exc}")
             log.error("connector %s crashed: %s", self.name, result.error)
             log.debug("connector %s traceback", self.name, exc_info=(type(exc), exc, exc.__traceback__))

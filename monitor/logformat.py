@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Iterator
 
-from connectors._http import scrub
+from connectors._scrub import scrub
 
 FIELDS = ("post_id", "source", "worker")
 _context: ContextVar[dict[str, Any]] = ContextVar("monitor_log_context", default={})

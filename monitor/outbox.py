@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 
 from connectors._reconcile import ReplyUnclear
+from connectors._scrub import scrub
 from connectors.base import AuthExpired, Connector, ConnectorError, PostRejected, RateLimited, ReplyTarget
 from models import OutboxReply, OutboxState, Post, PostStatus, Source, as_utc, utcnow
 from monitor import audit
@@ -242,7 +243,6 @@ def _send(db, outbox_id, connector_for, worker, report: SendReport, actor: str) 
         report.failed.append(outbox_id)
         report.errors[outbox_id] = str(exc)
     except Exception as exc:  # timeout, connection reset, bug: it may have been posted
-        from connectors._http import scrub  # the connectors' own scrubber (loads requests: only here)
         message = str(exc) if isinstance(exc, ConnectorError) else scrub(f"{type(exc).__name__}: {exc}")
         _finish(db, outbox_id, OutboxState.uncertain, worker=worker, actor=actor, error=message)
         report.uncertain.append(outbox_id)

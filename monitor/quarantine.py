@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Optional
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from connectors._http import scrub
+from connectors._scrub import scrub
 from connectors._paging import checked
 from connectors.base import CollectedItem, Connector, ConnectorError, Unreadable
 from models import Post, QuarantinedItem, QuarantineState, Source, utcnow
