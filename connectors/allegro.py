@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
+from connectors._limits import REPLY_LIMITS
 from connectors._oauth import OAuthClient
 from connectors._options import Options
 from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
@@ -34,7 +35,7 @@ RATING_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 class AllegroConnector(Connector):
     platform = "allegro"
     # The API reference states no limit for an answer; a longer one is refused here, not half-posted.
-    max_reply_length = 1000
+    max_reply_length = REPLY_LIMITS[platform]
 
     def __init__(self, name: str, *, base_url: str, token_uri: str, redirect_uri: Optional[str], page_size: int,
                  max_pages: int, backfill_days: int, timeout: float, client_id: str, client_secret: str,

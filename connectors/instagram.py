@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping, Optional
 
 from connectors._graph import (GraphClient, ObjectMissing, graph_options, graph_token, reply_object,
                               thread_comment)
+from connectors._limits import REPLY_LIMITS
 from connectors._reconcile import ThreadComment, our_reply, thread_replies
 from connectors._options import Options
 from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
@@ -31,7 +32,7 @@ FIND_REPLY_PAGES = 5
 
 class InstagramConnector(Connector):
     platform = "instagram"
-    max_reply_length = 2200
+    max_reply_length = REPLY_LIMITS[platform]
 
     def __init__(self, name: str, *, account_id: str, access_token: str, base_url: str, version: str,
                  page_size: int, max_pages: int, lookback_days: int, backfill_days: int, timeout: float):

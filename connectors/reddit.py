@@ -30,6 +30,7 @@ from praw.exceptions import PRAWException, RedditAPIException
 from prawcore.sessions import FiniteRetryStrategy
 
 from connectors._http import protect, scrub
+from connectors._limits import REPLY_LIMITS
 from connectors._options import Options
 from connectors._paging import (Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
                                 now_utc, optional_int, parse_time, read_entries, time_of)
@@ -136,7 +137,7 @@ class _GuardedRequestor(prawcore.Requestor):
 
 class RedditConnector(Connector):
     platform = "reddit"
-    max_reply_length = 10000
+    max_reply_length = REPLY_LIMITS[platform]
 
     def __init__(self, name: str, *, username: str, subreddits: list[str], terms: list[str],
                  query: Optional[str], mentions: bool, oauth_url: str, reddit_url: str, user_agent: str,

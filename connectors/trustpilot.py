@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
 from connectors._http import protect
+from connectors._limits import REPLY_LIMITS
 from connectors._oauth import OAuthClient
 from connectors._options import Options
 from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
@@ -32,7 +33,7 @@ OBJECT_ID = r"[0-9a-f]{24}"
 class TrustpilotConnector(Connector):
     platform = "trustpilot"
     # Trustpilot documents no limit; a reply is shown in full under the review.
-    max_reply_length = 2048
+    max_reply_length = REPLY_LIMITS[platform]
 
     def __init__(self, name: str, *, business_unit_id: str, business_user_id: str, base_url: str, token_uri: str,
                  page_size: int, max_pages: int, backfill_days: int, timeout: float, api_key: str,

@@ -28,6 +28,7 @@ from jconfig.memory import MemoryConfig
 from vk_api.exceptions import TOO_MANY_RPS_CODE, ApiError, ApiHttpError, Captcha, VkApiError
 
 from connectors._http import platform_session, protect, scrub
+from connectors._limits import REPLY_LIMITS
 from connectors._options import Options
 from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
                                 now_utc, optional_int, parse_time, read_entries, time_of)
@@ -49,7 +50,7 @@ WAITS = {6: timedelta(seconds=5), 9: timedelta(minutes=15), 29: timedelta(hours=
 
 class VKConnector(Connector):
     platform = "vk"
-    max_reply_length = 4096
+    max_reply_length = REPLY_LIMITS[platform]
 
     def __init__(self, name: str, *, group_id: str, access_token: str, base_url: str, api_version: str,
                  page_size: int, max_pages: int, lookback_days: int, backfill_days: int, timeout: float,

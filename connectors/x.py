@@ -16,6 +16,7 @@ import requests
 import tweepy
 
 from connectors._http import platform_session, protect, scrub
+from connectors._limits import REPLY_LIMITS
 from connectors._options import Options
 from connectors._paging import (checked, close_stream, isolated, load_stream, need, now_utc, optional_int,
                                 parse_time, unreadable_reason)
@@ -37,7 +38,7 @@ FIND_REPLY_PAGES = 5
 
 class XConnector(Connector):
     platform = "x"
-    max_reply_length = 280
+    max_reply_length = REPLY_LIMITS[platform]
 
     def __init__(self, name: str, *, account_id: str, query: Optional[str], base_url: str,
                  page_size: int, max_pages: int, backfill_days: int, timeout: float,

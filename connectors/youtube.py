@@ -30,6 +30,7 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2.credentials import Credentials
 
 from connectors._http import platform_session, protect, scrub
+from connectors._limits import REPLY_LIMITS
 from connectors._options import Options
 from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
                                 now_utc, optional_int, parse_time, read_entries, time_of)
@@ -67,7 +68,7 @@ class _RequestsHttp:
 
 class YouTubeConnector(Connector):
     platform = "youtube"
-    max_reply_length = 10000
+    max_reply_length = REPLY_LIMITS[platform]
 
     def __init__(self, name: str, *, channel_id: str, base_url: str, token_uri: str, page_size: int,
                  max_pages: int, backfill_days: int, timeout: float, client_id: str, client_secret: str,

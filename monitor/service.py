@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping, Optional
 from sqlmodel import col, select
 
 from connectors import connector_class, registry
+from connectors._limits import reply_limit
 from connectors.base import CollectedItem, Connector
 from models import Draft, Post, PostStatus, Role, Source, SourceStream, as_utc, utcnow
 from monitor import assess, collect, decisions, drafts, outbox, privacy, quarantine, queue, stats, teamwork
@@ -214,14 +215,14 @@ class Monitor:
                              author_handle=post.author_handle, max_length=self._max_reply_length(post))
 
     def _max_reply_length(self, post: Post) -> Optional[int]:
-        """The platform's limit: from the source's connector when one is in use, else from its
-        class (building a connector to approve a text would read secrets and open sessions)."""
+        """The platform's limit: from the source's connector when one is in use, else from the
+        table the connectors take theirs from (building a connector to approve a text would read
+        secrets and open sessions; importing its module would load the client library)."""
         with self.db.session() as session:
             source = session.get(Source, post.source_id) if post.source_id else None
         if source is not None and source.name in self._connectors:
             return self._connectors[source.name].max_reply_length
-        cls = connector_class(post.platform)
-        return cls.max_reply_length if cls else None
+        return reply_limit(post.platform)
 
     def check_text(self, post_id: int, text: str) -> list[dict[str, Any]]:
         with self.db.session() as session:

@@ -1,9 +1,9 @@
 """The CLI starts fast because it imports what a command needs, when it runs: `import
 monitor.cli` (and so `monitor --help`) loads no database layer, no client library and no model
-runtime, and `queue` / `show` / `approve` load no client library of another platform than the post's, no web
-framework, no HTTP stack (`requests`: scrubbing text of secrets does not need it) and no migration tool
-on a database that is up to date. (Start-up time itself is
-measured by `bench/cli_startup.py`, not asserted.)"""
+runtime, and `queue` / `show` / `approve` load no client library (a platform's reply limit comes
+from `connectors._limits`, not from its connector module), no HTTP stack (scrubbing secrets out
+of text does not need `requests`), no web framework and no migration tool on a database that is
+up to date. (Start-up time itself is measured by `bench/cli_startup.py`, not asserted.)"""
 from __future__ import annotations
 
 import json
@@ -58,8 +58,18 @@ def test_queue_show_approve_load_only_what_they_use(make_settings, tmp_path):
     settings = tmp_path / "cli.toml"
     settings.write_text(f'[app]\nuser = "anna"\ndatabase_url = "{monitor.settings.app.database_url}"\n', encoding="utf-8")
     for args, allowed in ((["queue"], ()), (["show", str(post_id)], ()),
-                          (["approve", str(post_id), "--text", "Thank you, we are checking your refund."], ("numpy", "facebook", "requests", "urllib3"))):
+                          (["approve", str(post_id), "--text", "Thank you, we are checking your refund."], ("numpy",))):
         run = ("from typer.testing import CliRunner\nfrom monitor.cli import app\n"
                f"result = CliRunner().invoke(app, {['--settings', str(settings), *args]!r})\n"
                "assert result.exit_code == 0, result.output")
         assert loaded_after(run, tuple(n for n in NEVER if n not in allowed)) == [], args
+
+
+def test_every_platform_reply_limit_is_known_without_its_connector_module():
+    from connectors import registry
+    from connectors._limits import REPLY_LIMITS, reply_limit
+
+    classes = registry()
+    assert set(REPLY_LIMITS) == set(classes)
+    assert {name: reply_limit(name) for name in classes} == {name: cls.max_reply_length for name, cls in classes.items()}
+    assert reply_limit("no-such-platform") is None
