@@ -90,7 +90,9 @@ def test_page_limit_warnings_name_the_source(fake, connect, platform, caplog):
     caplog.set_level(logging.WARNING)
     collector, _ = after_first_poll(fake, connect, platform)
     collector.run()
-    warnings = lines(caplog, logging.WARNING)
+    # Ours, not a client library's own (prawcore warns of a retried read on a busy machine).
+    warnings = [r.getMessage() for r in caplog.records
+                if r.levelno >= logging.WARNING and r.name.startswith(("connectors", "monitor"))]
     assert warnings, "the burst did not reach the page limit: the check would prove nothing"
     assert all(f"demo-{'google' if platform == 'google_reviews' else platform}" in w for w in warnings), warnings
 
