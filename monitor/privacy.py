@@ -23,7 +23,8 @@ from typing import Any, Optional
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from models import Assessment, AuditEvent, Decision, Draft, OutboxReply, OutboxState, Post, PostStatus, utcnow
+from models import (Assessment, AuditEvent, Decision, Draft, DraftEdit, FlagLabel, OutboxReply, OutboxState, Post,
+                    PostStatus, QuarantinedItem, utcnow)
 from monitor import audit
 from monitor.errors import Conflict, NotFound
 
@@ -126,6 +127,15 @@ def _erase(session: Session, posts: list[Post], actor: str, now: datetime) -> Er
         decision.override_reason = _erased(decision.override_reason)
         decision.findings = [{"code": f.get("code")} for f in decision.findings or [] if isinstance(f, dict)]
         session.add(decision)
+    for edit in session.exec(select(DraftEdit).where(col(DraftEdit.post_id).in_(ids))):  # approvers' edits
+        edit.draft_text, edit.final_text, edit.diff, edit.removed, edit.added = ERASED, ERASED, "", [], []
+        session.add(edit)
+    for label in session.exec(select(FlagLabel).where(col(FlagLabel.post_id).in_(ids))):
+        label.note = _erased(label.note)
+        session.add(label)
+    for item in session.exec(select(QuarantinedItem).where(col(QuarantinedItem.post_id).in_(ids))):
+        item.payload = ""                                                   # the platform's raw data
+        session.add(item)
     for reply in session.exec(select(OutboxReply).where(col(OutboxReply.post_id).in_(ids))):
         if reply.state in UNSENT:
             audit.record(session, actor, "outbox.cancel", reply.post_id, outbox_id=reply.id, was=reply.state,

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from models import AuditEvent, Decision, Draft, OutboxReply, Post, Source, utcnow
+from models import AuditEvent, Decision, Draft, DraftEdit, FlagLabel, OutboxReply, Post, Source, utcnow
 from monitor.decisions import Actor
 from monitor.errors import Conflict, NotFound
 from monitor.queue import QueueFilter
@@ -38,8 +38,13 @@ def seed(monitor, platform):
 
 def test_forget_erases_texts_keeps_the_shape_and_dedup(monitor, platform):
     p1, p2, p3 = seed(monitor, platform)
+    monitor.label(p1.id, "missed", Actor("anna"), note="Jan Kowalski is furious")
+    assert "Jan" in str([(e.final_text, e.added) for e in rows(monitor, DraftEdit)])   # the edit was kept
     before = [(e.actor, e.action, e.post_id, e.at) for e in rows(monitor, AuditEvent)]
     report = monitor.forget("memory", "@user1", ADMIN)
+    edits = rows(monitor, DraftEdit, DraftEdit.post_id.in_([p1.id, p2.id]))   # approvers' edits learn nothing of him
+    assert edits and "Jan" not in str([(e.draft_text, e.final_text, e.diff, e.removed, e.added) for e in edits])
+    assert "Jan" not in str([label.note for label in rows(monitor, FlagLabel)])
     assert sorted(report.posts) == sorted([p1.id, p2.id])
     erased = {p.id: p for p in rows(monitor, Post, Post.id.in_([p1.id, p2.id]))}
     for post in erased.values():
