@@ -149,8 +149,8 @@ class VKConnector(Connector):
             offset += len(items)
             if not items or offset >= optional_int(payload, "count"):
                 return posts
-        log.warning("vk wall: more posts within lookback_days than max_pages x page_size; older ones are not "
-                    "watched for comments (raise max_pages or shorten lookback_days)")
+        log.warning("source %s: vk wall: more posts within lookback_days than max_pages x page_size; older ones "
+                    "are not watched for comments (raise max_pages or shorten lookback_days)", self.name)
         return posts
 
     def _comments_page(self, post_id: str, cursor: Optional[str],

@@ -103,6 +103,9 @@ def _row(model: Any) -> dict[str, Any]:
 
 
 OVERDUE_BOOST = 0.2
+# Drafts that recommend no public reply: spam or a steering attempt (do_not_reply), a post not
+# for us such as news or a repost (monitor).
+NO_REPLY_STRATEGIES = ("do_not_reply", "monitor")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 THREAD_PAGE = 20
@@ -305,7 +308,7 @@ def _items(session: Session, posts: list[Post], now: datetime) -> list[QueueItem
             claimed_by=claimed, outbox_state=reply.state if reply else None,
             outbox_error=reply.last_error if reply else None, likes=post.likes, assigned_to=post.assigned_to,
             tags=post.tags.split(), proposed_by=post.proposed_by, flags=list(assessment.flags) if assessment else [],
-            strategy_no_reply=bool(draft and draft.strategy == "do_not_reply")))
+            strategy_no_reply=bool(draft and draft.strategy in NO_REPLY_STRATEGIES)))
     return items
 
 

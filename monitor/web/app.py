@@ -34,7 +34,7 @@ from monitor import decisions, reports, users
 from monitor.outbox import NEEDS_A_PERSON
 from monitor.db import DatabaseError, describe
 from monitor.errors import Conflict, Forbidden, MonitorError, NeedsOverride, NotFound, TooLong
-from monitor.queue import COUNT_CAP, SORTS, THREAD_PAGE, QueueFilter
+from monitor.queue import COUNT_CAP, NO_REPLY_STRATEGIES, SORTS, THREAD_PAGE, QueueFilter
 from monitor import plain, teamwork
 from monitor.web import charts
 from monitor.web.auth import (CSRF_FIELD, LoginThrottle, WebUser, client_address, csrf_token, csrf_valid, session_key,
@@ -428,7 +428,7 @@ def create_app(monitor: Any) -> FastAPI:
             "needing_a_person_url": OutboxView(NEEDS_A_PERSON).url(),
             "four_eyes": settings.approval.four_eyes,
             "colleagues": colleagues(), "proposals_waiting": monitor.queue_count(QueueFilter(proposals=True)),
-            "no_reply": bool(draft and draft.get("strategy") == "do_not_reply" and not (draft.get("text") or "").strip()),
+            "no_reply": bool(draft and draft.get("strategy") in NO_REPLY_STRATEGIES and not (draft.get("text") or "").strip()),
             "notes": [e for e in detail.events if e["action"] == teamwork.NOTE_ACTION] if detail else [],
             "translation": translation, "translator_configured": monitor.translator is not None,
             "sorts": SORTS, "chosen": chosen,

@@ -10,7 +10,6 @@ import sqlmodel
 
 
 revision = 'web_1'
-# The brief says '0001'; chained after scale_1 on branch web so the schema has one head here.
 down_revision = 'drafts_1'
 branch_labels = None
 depends_on = None
