@@ -80,6 +80,17 @@ def entries_page(entries: Iterable["Entry"], stream: str) -> Optional[Page]:
     return Page(items, stream=stream, unreadable=unreadable) if items or unreadable else None
 
 
+def walk_listing(walk: "StreamWalk", stream: str, fetch: Callable[[Optional[str]], Any]) -> Iterator[Page]:
+    """A stream that is one listing (its cursor the platform's page token or offset): its pages,
+    then its closing bookmark."""
+    for listing in walk.listings([stream]):
+        for entries in walk.walk(listing, fetch):
+            page = entries_page(entries, stream)
+            if page is not None:
+                yield page
+    yield close_stream(stream, walk.value())
+
+
 def isolated(stream: str, pages: Iterator[Page], source: str) -> Iterator[Page]:
     """A stream's pages; its failure becomes an error page so that the next stream is read.
     A rate limit or a refused token concerns the whole source and goes on up."""

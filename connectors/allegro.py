@@ -19,8 +19,8 @@ from typing import Any, Iterator, Mapping, Optional
 from connectors._limits import REPLY_LIMITS
 from connectors._oauth import OAuthClient
 from connectors._options import Options
-from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
-                                parse_time, read_entries, time_of)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, isolated, load_stream, need, parse_time,
+                                read_entries, time_of, walk_listing)
 from connectors._reconcile import BrandReply, our_reply
 from connectors._http import protect
 from connectors.base import (CollectedItem, Connector, ConnectorError, CredentialInfo, MalformedPayload, Page,
@@ -79,12 +79,7 @@ class AllegroConnector(Connector):
     def _collect_ratings(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
         walk = StreamWalk(load_stream(bookmarks, "ratings", self.name), floor_time=backfill_floor(self.backfill_days),
                           max_pages=self.max_pages, where=f"source {self.name}: allegro ratings")
-        for listing in walk.listings(["ratings"]):  # one listing; its cursor is the offset
-            for entries in walk.walk(listing, self._ratings_page):
-                page = entries_page(entries, "ratings")
-                if page is not None:
-                    yield page
-        yield close_stream("ratings", walk.value())
+        yield from walk_listing(walk, "ratings", self._ratings_page)  # its cursor is the offset
 
     def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
         item = self._entry(payload).item

@@ -20,8 +20,8 @@ from google.oauth2.credentials import Credentials
 from connectors._http import platform_session, protect, scrub
 from connectors._limits import REPLY_LIMITS
 from connectors._options import Options
-from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
-                                now_utc, parse_time, read_entries, time_of)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, isolated, load_stream, need, now_utc,
+                                parse_time, read_entries, time_of, walk_listing)
 from connectors._reconcile import BrandReply, our_reply
 from connectors.base import (CredentialInfo, AuthExpired, CollectedItem, Connector, ConnectorError,
                              MalformedPayload, Page, PostRejected, RateLimited, ReplyTarget,
@@ -86,12 +86,7 @@ class GoogleReviewsConnector(Connector):
     def _collect_reviews(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
         walk = StreamWalk(load_stream(bookmarks, "reviews", self.name), floor_time=backfill_floor(self.backfill_days),
                           max_pages=self.max_pages, where=f"source {self.name}: google reviews")
-        for listing in walk.listings(["reviews"]):  # one listing; its cursor is Google's pageToken
-            for entries in walk.walk(listing, self._reviews_page):
-                page = entries_page(entries, "reviews")
-                if page is not None:
-                    yield page
-        yield close_stream("reviews", walk.value())
+        yield from walk_listing(walk, "reviews", self._reviews_page)  # its cursor is Google's pageToken
 
     def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
         item = self._entry(payload).item

@@ -19,8 +19,8 @@ from connectors._http import protect
 from connectors._limits import REPLY_LIMITS
 from connectors._oauth import OAuthClient
 from connectors._options import Options
-from connectors._paging import (entries_page, Entry, StreamWalk, backfill_floor, close_stream, isolated, load_stream, need,
-                                optional_int, parse_time, read_entries, time_of)
+from connectors._paging import (Entry, StreamWalk, backfill_floor, isolated, load_stream, need, optional_int,
+                                parse_time, read_entries, time_of, walk_listing)
 from connectors._reconcile import BrandReply, ReplyUnclear, our_reply, same_text
 from connectors.base import (CollectedItem, Connector, ConnectorError, CredentialInfo, MalformedPayload, Page,
                              PostRejected, ReplyTarget, Secrets)
@@ -78,12 +78,7 @@ class TrustpilotConnector(Connector):
     def _collect_reviews(self, bookmarks: Mapping[str, Optional[str]]) -> Iterator[Page]:
         walk = StreamWalk(load_stream(bookmarks, "reviews", self.name), floor_time=backfill_floor(self.backfill_days),
                           max_pages=self.max_pages, where=f"source {self.name}: trustpilot reviews")
-        for listing in walk.listings(["reviews"]):  # one listing; its cursor is the page number
-            for entries in walk.walk(listing, self._reviews_page):
-                page = entries_page(entries, "reviews")
-                if page is not None:
-                    yield page
-        yield close_stream("reviews", walk.value())
+        yield from walk_listing(walk, "reviews", self._reviews_page)  # its cursor is the page number
 
     def read_item(self, stream: Optional[str], payload: Any) -> list[CollectedItem]:
         item = self._entry(payload).item
