@@ -307,6 +307,17 @@ def web_users(url: str, folder: Path, users: int = 4, requests: int = 25) -> Non
         server.wait(timeout=30)
 
 
+def postgres_schema(server: str, schema: str, *, reuse: bool) -> tuple[str, str]:
+    """A schema of its own on the PostgreSQL server (dropped first unless reused): its URL and label."""
+    admin = create_engine(server)
+    with admin.begin() as connection:
+        if not reuse:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    admin.dispose()
+    return f"{server}?options=-csearch_path%3D{schema}", f"postgresql (schema {schema})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=100_000)
@@ -323,15 +334,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="monitor-scale-"))
     sqlite_path = None
     if args.postgres:
-        schema = f"bench_scale_{args.posts}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as connection:
-            if not args.reuse:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        admin.dispose()
-        url = f"{args.postgres}?options=-csearch_path%3D{schema}"
-        label = f"postgresql (schema {schema})"
+        url, label = postgres_schema(args.postgres, f"bench_scale_{args.posts}", reuse=args.reuse)
     else:
         sqlite_path = Path(args.sqlite or f"/tmp/monitor-scale-{args.posts}.db")
         if not args.reuse:

@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text, update  # noqa: E402
+from sqlalchemy import update  # noqa: E402
 from sqlmodel import col  # noqa: E402
 
-from bench.scale import POSTGRES_URL, maintain, seed, timed  # noqa: E402
+from bench.scale import POSTGRES_URL, maintain, postgres_schema, seed, timed  # noqa: E402
 from models import Post  # noqa: E402
 from monitor.db import Database  # noqa: E402
 from monitor.queue import QueueFilter, count_queue, list_queue  # noqa: E402
@@ -57,14 +57,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     if args.postgres:
-        schema = f"bench_search_{args.posts}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as connection:
-            if not args.reuse:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        admin.dispose()
-        url, label = f"{args.postgres}?options=-csearch_path%3D{schema}", f"postgresql (schema {schema})"
+        url, label = postgres_schema(args.postgres, f"bench_search_{args.posts}", reuse=args.reuse)
     else:
         path = Path(args.sqlite or f"/tmp/monitor-search-{args.posts}.db")
         if not args.reuse:
